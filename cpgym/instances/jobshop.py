@@ -1,0 +1,94 @@
+"""The job-shop instance type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class JobShopInstance:
+    """A job-shop instance: every job visits every machine exactly once.
+
+    ``machines[j, k]`` is the (0-based) machine of the k-th operation of job j and
+    ``durations[j, k]`` its processing time (0 is legal). ``lower_bound`` and
+    ``upper_bound`` are the best-known makespan bounds when known.
+    """
+
+    name: str
+    machines: np.ndarray
+    durations: np.ndarray
+    lower_bound: int | None = None
+    upper_bound: int | None = None
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        machines = np.ascontiguousarray(self.machines, dtype=np.int64)
+        durations = np.ascontiguousarray(self.durations, dtype=np.int64)
+        if machines.ndim != 2 or machines.shape != durations.shape:
+            raise ValueError(
+                f"{self.name}: machines {machines.shape} and durations {durations.shape} "
+                "must be equal 2-D (n_jobs, n_machines) arrays"
+            )
+        n_jobs, n_machines = machines.shape
+        if n_jobs == 0 or n_machines == 0:
+            raise ValueError(f"{self.name}: an instance needs at least one job and one machine")
+        if (durations < 0).any():
+            j, k = np.argwhere(durations < 0)[0]
+            raise ValueError(f"{self.name}: job {j} operation {k} has negative duration")
+        expected = np.arange(n_machines)
+        for j in range(n_jobs):
+            if not np.array_equal(np.sort(machines[j]), expected):
+                raise ValueError(
+                    f"{self.name}: job {j} must visit each of machines 0..{n_machines - 1} once, "
+                    f"got {machines[j].tolist()}"
+                )
+        machines.setflags(write=False)
+        durations.setflags(write=False)
+        object.__setattr__(self, "machines", machines)
+        object.__setattr__(self, "durations", durations)
+
+    @property
+    def n_jobs(self) -> int:
+        return int(self.machines.shape[0])
+
+    @property
+    def n_machines(self) -> int:
+        return int(self.machines.shape[1])
+
+    @property
+    def n_operations(self) -> int:
+        return self.n_jobs * self.n_machines
+
+    @property
+    def size(self) -> str:
+        """Size group label such as ``"15x15"`` (jobs x machines)."""
+        return f"{self.n_jobs}x{self.n_machines}"
+
+    @property
+    def horizon(self) -> int:
+        """A trivial upper bound on the makespan: the sum of all durations."""
+        return int(self.durations.sum())
+
+    def trivial_lower_bound(self) -> int:
+        """max(longest job, most loaded machine)."""
+        machine_load = np.bincount(
+            self.machines.ravel(), weights=self.durations.ravel(), minlength=self.n_machines
+        )
+        return int(max(self.durations.sum(axis=1).max(), machine_load.max()))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JobShopInstance):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and np.array_equal(self.machines, other.machines)
+            and np.array_equal(self.durations, other.durations)
+            and self.lower_bound == other.lower_bound
+            and self.upper_bound == other.upper_bound
+        )
+
+    def __repr__(self) -> str:
+        bounds = f", lb={self.lower_bound}, ub={self.upper_bound}" if self.upper_bound else ""
+        return f"JobShopInstance({self.name!r}, {self.size}{bounds})"

@@ -1,0 +1,119 @@
+"""Job-shop schedules, their JSON form, and the independent validator."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cpgym.instances.jobshop import JobShopInstance
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """Start time of every operation: ``start_times[j, k]`` is when op k of job j starts.
+
+    The makespan is always recomputed from the start times and durations.
+    """
+
+    instance: JobShopInstance
+    start_times: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_times", np.asarray(self.start_times, dtype=np.int64))
+
+    @property
+    def end_times(self) -> np.ndarray:
+        return self.start_times + self.instance.durations
+
+    @property
+    def makespan(self) -> int:
+        return int(self.end_times.max())
+
+    def to_dict(self) -> dict:
+        """``{"instance": NAME, "makespan": INT, "start_times": [[...], ...]}``."""
+        return {"instance": self.instance.name, "makespan": self.makespan, "start_times": self.start_times.tolist()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict, instance: JobShopInstance) -> Schedule:
+        """Rebuild a schedule for ``instance`` (the stored makespan is not trusted: validate it)."""
+        if data.get("instance") not in (None, instance.name):
+            raise ValueError(f"schedule is for {data['instance']!r}, not {instance.name!r}")
+        return cls(instance, np.array(data["start_times"], dtype=np.int64))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n")
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of :func:`validate_schedule`: every violation found, and the recomputed makespan."""
+
+    violations: list[str] = field(default_factory=list)
+    makespan: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def raise_if_invalid(self) -> None:
+        if self.violations:
+            shown = "\n  ".join(self.violations[:20])
+            more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
+            raise ValueError(f"invalid schedule ({len(self.violations)} violations):\n  {shown}{more}")
+
+
+def validate_schedule(
+    instance: JobShopInstance, start_times: np.ndarray | list, claimed_makespan: int | None = None
+) -> ValidationReport:
+    """Check a schedule independently of whoever produced it.
+
+    Checks: every operation has an integer start >= 0; each operation of a job starts no
+    earlier than its predecessor ends; no two operations of positive duration overlap on a
+    machine (zero-duration operations occupy no time); the claimed makespan, when given,
+    equals the recomputed one. All violations are reported, not just the first.
+    """
+    report = ValidationReport()
+    try:
+        starts = np.array(start_times, dtype=np.float64)
+    except (TypeError, ValueError):
+        report.violations.append("start_times is not a numeric (n_jobs, n_machines) array")
+        return report
+    expected = (instance.n_jobs, instance.n_machines)
+    if starts.shape != expected:
+        report.violations.append(f"start_times has shape {starts.shape}, expected {expected} (all operations)")
+        return report
+    for j, k in np.argwhere(~np.isfinite(starts) | (starts < 0) | (starts != np.round(starts))):
+        report.violations.append(f"job {j} op {k}: missing or invalid start time {starts[j, k]}")
+    if report.violations:
+        return report
+    starts = starts.astype(np.int64)
+    ends = starts + instance.durations
+    for j, k in np.argwhere(starts[:, 1:] < ends[:, :-1]):
+        report.violations.append(
+            f"job {j}: op {k + 1} starts at {starts[j, k + 1]} before op {k} ends at {ends[j, k]}"
+        )
+    for machine in range(instance.n_machines):
+        jobs, ops = np.nonzero(instance.machines == machine)
+        busy = instance.durations[jobs, ops] > 0
+        jobs, ops = jobs[busy], ops[busy]
+        order = np.argsort(starts[jobs, ops], kind="stable")
+        jobs, ops = jobs[order], ops[order]
+        for a in range(len(jobs) - 1):
+            # compare with every later op that starts before this one ends
+            for b in range(a + 1, len(jobs)):
+                if starts[jobs[b], ops[b]] >= ends[jobs[a], ops[a]]:
+                    break
+                report.violations.append(
+                    f"machine {machine}: job {jobs[a]} op {ops[a]} [{starts[jobs[a], ops[a]]}, {ends[jobs[a], ops[a]]}) "
+                    f"overlaps job {jobs[b]} op {ops[b]} [{starts[jobs[b], ops[b]]}, {ends[jobs[b], ops[b]]})"
+                )
+    report.makespan = int(ends.max())
+    if claimed_makespan is not None and int(claimed_makespan) != report.makespan:
+        report.violations.append(f"claimed makespan {claimed_makespan} != recomputed {report.makespan}")
+    return report
