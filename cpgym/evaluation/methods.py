@@ -1,0 +1,167 @@
+"""The evaluator's methods: a registry mapping a method spec to a function that solves an instance.
+
+Specs: ``NAME`` or ``NAME:ARG``.
+
+* dispatching rules: ``spt``, ``mwkr``, ... (``mwkr:active`` selects the active mode;
+  non-delay is the default);
+* ``cpsat:SECONDS`` — CP-SAT with a time limit;
+* ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default), greedy decoding;
+  ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts;
+* ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
+  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``.
+
+Adding a method is one function decorated with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from cpgym.instances import JobShopInstance
+
+
+@dataclass
+class MethodResult:
+    """A method's answer: start times (validated by the runner), status, and its own bound if any."""
+
+    start_times: np.ndarray | None
+    status: str
+    bound: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resources every method gets: CPU threads and a seed."""
+
+    threads: int = 1
+    seed: int = 0
+
+
+Solver = Callable[[JobShopInstance, Settings], MethodResult]
+Factory = Callable[[str | None], Solver]
+_REGISTRY: dict[str, Factory] = {}
+
+
+def register(name: str) -> Callable[[Factory], Factory]:
+    """Register a method factory: ``factory(arg) -> solver(instance, settings) -> MethodResult``."""
+
+    def decorate(factory: Factory) -> Factory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def _cpsat_solve(instance: JobShopInstance, settings: Settings, time_limit: float, hint=None) -> MethodResult:
+    from cpgym.cp_models import solve_jobshop
+
+    result = solve_jobshop(instance, time_limit=time_limit, workers=settings.threads, seed=settings.seed, hint=hint)
+    starts = None if result.schedule is None else result.schedule.start_times
+    return MethodResult(starts, result.status, result.lower_bound)
+
+
+def _seconds(arg: str | None, default: float = 10.0) -> float:
+    try:
+        return float(arg) if arg else default
+    except ValueError:
+        raise ValueError(f"expected a time limit in seconds, got {arg!r}") from None
+
+
+@register("cpsat")
+def cpsat(arg: str | None) -> Solver:
+    time_limit = _seconds(arg)
+    return lambda instance, settings: _cpsat_solve(instance, settings, time_limit)
+
+
+def _rule(name: str) -> Factory:
+    def factory(arg: str | None) -> Solver:
+        from cpgym.agents.rules import dispatch
+
+        mode = arg or "non_delay"
+        if mode not in ("active", "non_delay"):
+            raise ValueError(f"rule mode must be 'active' or 'non_delay', got {mode!r}")
+
+        def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
+            return MethodResult(dispatch(instance, name, mode=mode, seed=settings.seed).start_times, "heuristic")
+
+        return solve
+
+    return factory
+
+
+@cache
+def _load_agent(path: str | None, threads: int):
+    import torch
+
+    from cpgym.agents.checkpoint import load_agent
+
+    torch.set_num_threads(threads)
+    return load_agent(path, device="cpu")
+
+
+def _gnn(samples: int) -> Factory:
+    def factory(arg: str | None) -> Solver:
+        from cpgym.agents.decoding import solve_with_agent
+
+        def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
+            agent = _load_agent(arg, settings.threads)
+            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed)
+            return MethodResult(schedule.start_times, "heuristic")
+
+        return solve
+
+    return factory
+
+
+_GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+))?$")
+
+
+def _rule_names() -> list[str]:
+    from cpgym.agents.rules import RULES
+
+    return list(RULES)
+
+
+def available() -> list[str]:
+    """Names of the registered methods (rules included)."""
+    return sorted({*_REGISTRY, *_rule_names(), "gnn", "gnn-sampleN"})
+
+
+def _factory(name: str) -> Factory:
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    match = _GNN_PATTERN.match(name)
+    if match:
+        return _gnn(int(match.group(1) or 0))
+    if name in _rule_names():
+        return _rule(name)
+    raise ValueError(f"unknown method {name!r}; known: {', '.join(available())}")
+
+
+def make_solver(spec: str) -> Solver:
+    """Build the solver of a method spec such as ``cpsat:60``, ``mwkr`` or ``gnn+cpsat:60``."""
+    if "+" in spec:
+        first, _, second = spec.partition("+")
+        name, _, arg = second.partition(":")
+        if name != "cpsat":
+            raise ValueError(f"in {spec!r}: only '+cpsat:SECONDS' warm starts are supported")
+        heuristic, total = make_solver(first), _seconds(arg)
+
+        def warm_start(instance: JobShopInstance, settings: Settings) -> MethodResult:
+            started = time.perf_counter()
+            hint = heuristic(instance, settings).start_times
+            remaining = max(0.0, total - (time.perf_counter() - started))
+            result = _cpsat_solve(instance, settings, remaining, hint=hint)
+            if result.start_times is None:  # no time left for CP-SAT: the heuristic's schedule stands
+                return MethodResult(hint, "heuristic", result.bound)
+            return result
+
+        return warm_start
+    name, _, arg = spec.partition(":")
+    return _factory(name)(arg or None)
