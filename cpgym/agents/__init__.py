@@ -1,0 +1,1 @@
+from cpgym.agents.rules import RULES, RulePolicy, dispatch  # noqa: F401  (dispatching rules)

@@ -1,0 +1,374 @@
+"""``cpgym/JobShop-v0``: job-shop dispatching as a Gymnasium environment.
+
+One step dispatches the next unscheduled operation of a job (``Discrete(max_jobs)``); the
+episode ends when every operation is scheduled. The observation contract (graph and flat),
+the modes and the rewards are documented in ``docs/jobshop_env.md``; the simulator is
+:class:`cpgym.envs.jobshop_state.JobShopState`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
+from cpgym.envs.jobshop_state import MODES, IllegalActionError, JobShopState, Mode
+from cpgym.instances.generators import uniform
+from cpgym.instances.jobshop import JobShopInstance
+from cpgym.instances.library import load
+from cpgym.instances.schedule import Schedule
+
+__all__ = ["GRAPH_FEATURES", "FLAT_FEATURES", "IllegalActionError", "JobShopEnv", "UniformGenerator"]
+
+GRAPH_FEATURES = (
+    "scheduled",  # 1 once the operation is scheduled
+    "duration",  # duration / max duration of the instance
+    "completion_lb",  # lower bound of the completion time (real end once scheduled) / time scale
+    "machine",  # machine index / (n_machines - 1)
+    "job_remaining_work",  # unscheduled work of the operation's job / time scale
+    "candidate",  # 1 if it is its job's next operation
+    "job_ops_left",  # unscheduled operations of its job / n_machines
+)
+FLAT_FEATURES = (
+    "next_duration",  # duration of the job's next operation / max duration (0 when done)
+    "earliest_start",  # (append start of the next op - now) / time scale
+    "job_ready",  # (end of the job's last scheduled op - now) / time scale
+    "machine_free",  # (latest end on the next op's machine - now) / time scale
+    "remaining_work",  # unscheduled work of the job / time scale
+    "ops_left",  # unscheduled operations of the job / n_machines
+)
+REWARDS = ("dense", "sparse")
+OBSERVATIONS = ("graph", "flat")
+InstanceSpec = JobShopInstance | str
+
+
+@dataclass(frozen=True)
+class UniformGenerator:
+    """Picklable instance generator: ``uniform(n_jobs, n_machines, low, high, seed=rng)``."""
+
+    n_jobs: int = 10
+    n_machines: int = 10
+    low: int = 1
+    high: int = 99
+
+    def __call__(self, rng: np.random.Generator) -> JobShopInstance:
+        return uniform(self.n_jobs, self.n_machines, self.low, self.high, seed=rng,
+                       name=f"uniform_{self.n_jobs}x{self.n_machines}")
+
+
+def _resolve(spec: InstanceSpec) -> JobShopInstance:
+    if isinstance(spec, JobShopInstance):
+        return spec
+    if isinstance(spec, str):
+        return load(spec)
+    raise TypeError(f"an instance must be a JobShopInstance or a bundled name, got {type(spec).__name__}")
+
+
+class _Static:
+    """Per-instance constants and initial observation buffers, cached across resets."""
+
+    def __init__(self, instance: JobShopInstance, max_jobs: int, max_machines: int) -> None:
+        n_jobs, n_machines = instance.n_jobs, instance.n_machines
+        durations = instance.durations
+        self.instance = instance
+        self.duration_scale = float(max(int(durations.max()), 1))
+        self.time_scale = float(max(instance.trivial_lower_bound(), 1))
+        n_ops = n_jobs * n_machines
+        nodes = np.zeros((max_jobs * max_machines, len(GRAPH_FEATURES)), dtype=np.float32)
+        nodes[:n_ops, 1] = (durations / self.duration_scale).ravel()
+        nodes[:n_ops, 2] = (np.cumsum(durations, axis=1) / self.time_scale).ravel()
+        nodes[:n_ops, 3] = (instance.machines / max(n_machines - 1, 1)).ravel()
+        nodes[:n_ops, 4] = np.repeat(durations.sum(axis=1) / self.time_scale, n_machines)
+        nodes[:n_ops:n_machines, 5] = 1.0
+        nodes[:n_ops, 6] = 1.0
+        self.node_features = nodes
+        # conjunctive edges (j, k) -> (j, k + 1) first; machine edges are appended after them
+        max_edges = max_jobs * (max_machines - 1) + max_machines * (max_jobs - 1)
+        edges = np.zeros((2, max(max_edges, 1)), dtype=np.int64)
+        sources = (np.arange(n_jobs)[:, None] * n_machines + np.arange(n_machines - 1)).ravel()
+        edges[0, : len(sources)] = sources
+        edges[1, : len(sources)] = sources + 1
+        self.edge_index = edges
+        self.n_conjunctive = len(sources)
+        self.candidate = np.zeros(max_jobs, dtype=np.int64)
+        self.candidate[:n_jobs] = np.arange(n_jobs) * n_machines
+
+
+class JobShopEnv(gym.Env):
+    """Job-shop dispatching environment (see ``docs/jobshop_env.md`` for the full contract).
+
+    Args:
+        instance: a :class:`JobShopInstance`, a bundled name (``"ta01"``) or a list of them;
+            with a list, each reset draws one uniformly with the env's seeded RNG.
+        generator: ``callable(rng) -> JobShopInstance`` called at each reset instead
+            (default when neither is given: :class:`UniformGenerator` 10x10).
+        mode: ``"active"`` (left-shift placement, all unfinished jobs legal) or
+            ``"non_delay"`` (simulated clock, only jobs that can start now are legal).
+        reward: ``"dense"`` (minus the increase of the makespan lower bound at each step;
+            the return is ``-(makespan - initial bound)``) or ``"sparse"`` (``-makespan``
+            at the last step, 0 before).
+        observation: ``"graph"`` (disjunctive graph) or ``"flat"`` (per-job features).
+        max_jobs, max_machines: padding sizes (default: the largest listed instance, or
+            the generator's first instance).
+        reward_scale: every reward is multiplied by it.
+
+    ``reset(options={"instance": inst_or_name})`` plays that instance this episode.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
+        generator: Callable[[np.random.Generator], JobShopInstance] | None = None,
+        mode: Mode = "active",
+        reward: str = "dense",
+        observation: str = "graph",
+        max_jobs: int | None = None,
+        max_machines: int | None = None,
+        reward_scale: float = 1.0,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {OBSERVATIONS}, got {observation!r}")
+        if instance is not None and generator is not None:
+            raise ValueError("give either instance(s) or a generator, not both")
+        self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
+        self.reward_scale = float(reward_scale)
+        if instance is None:
+            self.instances: list[JobShopInstance] = []
+            self.generator = generator or UniformGenerator()
+            sized = [self.generator(np.random.default_rng(0))] if max_jobs is None or max_machines is None else []
+        else:
+            specs = list(instance) if isinstance(instance, (list, tuple)) else [instance]
+            if not specs:
+                raise ValueError("the instance list is empty")
+            self.instances = [_resolve(spec) for spec in specs]
+            self.generator = None
+            sized = self.instances
+        self.max_jobs = max_jobs or max(i.n_jobs for i in sized)
+        self.max_machines = max_machines or max(i.n_machines for i in sized)
+        for inst in self.instances:
+            self._check_fits(inst)
+        self.max_ops = self.max_jobs * self.max_machines
+        self.max_edges = max(self.max_jobs * (self.max_machines - 1) + self.max_machines * (self.max_jobs - 1), 1)
+
+        self.action_space = spaces.Discrete(self.max_jobs)
+        mask_space = spaces.Box(0, 1, (self.max_jobs,), np.int8)
+        if observation == "graph":
+            self.observation_space = spaces.Dict({
+                "node_features": spaces.Box(-np.inf, np.inf, (self.max_ops, len(GRAPH_FEATURES)), np.float32),
+                "edge_index": spaces.Box(0, self.max_ops - 1, (2, self.max_edges), np.int64),
+                "n_edges": spaces.Box(0, self.max_edges, (1,), np.int64),
+                "n_nodes": spaces.Box(0, self.max_ops, (1,), np.int64),
+                "candidate": spaces.Box(0, self.max_ops - 1, (self.max_jobs,), np.int64),
+                "action_mask": mask_space,
+            })
+        else:
+            self.observation_space = spaces.Dict({
+                "job_features": spaces.Box(-np.inf, np.inf, (self.max_jobs, len(FLAT_FEATURES)), np.float32),
+                "action_mask": mask_space,
+            })
+        self._static: dict[int, _Static] = {}  # keyed by id(instance); holds the instance alive
+        self._state: JobShopState | None = None
+
+    # ------------------------------------------------------------------ public read-only state
+    @property
+    def state(self) -> JobShopState:
+        """The simulator (partial schedule); treat its arrays as read-only."""
+        if self._state is None:
+            raise RuntimeError("call reset() first")
+        return self._state
+
+    @property
+    def instance(self) -> JobShopInstance:
+        return self.state.instance
+
+    @property
+    def makespan(self) -> int:
+        """Latest end among the scheduled operations (the final makespan once done)."""
+        return self.state.makespan
+
+    @property
+    def makespan_lb(self) -> int:
+        """Current lower bound of the makespan (the L2D bound the dense reward follows)."""
+        return self.state.makespan_lb
+
+    def action_masks(self) -> np.ndarray:
+        """Legal actions, bool ``(max_jobs,)`` (the hook MaskablePPO calls)."""
+        return self._mask.astype(bool)
+
+    def partial_schedule(self) -> np.ndarray:
+        """``(n_jobs, n_machines)`` start times so far, -1 for unscheduled operations."""
+        return self.state.start_times.copy()
+
+    def complete_with_cpsat(
+        self,
+        time_limit: float = 10.0,
+        workers: int | None = None,
+        seed: int = 0,
+        hint: Schedule | np.ndarray | None = None,
+    ) -> JobShopSolution:
+        """Complete the current partial schedule optimally (within ``time_limit``) with CP-SAT.
+
+        The scheduled operations keep their starts; the others are free. The completion is
+        any feasible schedule: in ``non_delay`` mode it need not be non-delay (it can be
+        better than any continuation of the episode), and in active mode it need not be
+        reachable by further dispatching either.
+        """
+        state = self.state
+        return solve_jobshop(
+            state.instance, time_limit=time_limit, workers=workers, seed=seed, hint=hint,
+            fixed_starts=state.start_times.copy(),
+        )
+
+    # ------------------------------------------------------------------ Gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        chosen = (options or {}).get("instance")
+        if chosen is not None:
+            instance = _resolve(chosen)
+        elif self.generator is not None:
+            instance = self.generator(self.np_random)
+        else:
+            instance = self.instances[int(self.np_random.integers(len(self.instances)))]
+        self._check_fits(instance)
+        self._state = JobShopState(instance, self.mode)
+        static = self._static.get(id(instance))
+        if static is None or static.instance is not instance:
+            if len(self._static) > 64:  # generated instances: keep the cache small
+                self._static.clear()
+            static = self._static[id(instance)] = _Static(instance, self.max_jobs, self.max_machines)
+        self._s = static
+        self._mask = np.zeros(self.max_jobs, dtype=np.int8)
+        self._mask[: instance.n_jobs] = self._state.mask
+        if self.observation_kind == "graph":
+            self._nodes = static.node_features.copy()
+            self._edges = static.edge_index.copy()
+            self._n_edges = static.n_conjunctive
+            self._edge_slot = [-1] * (instance.n_jobs * instance.n_machines)
+            self._candidate = static.candidate.copy()
+        else:
+            self._reset_flat()
+        obs = self._observation()
+        return obs, {"action_mask": obs["action_mask"], "makespan_lb": self._state.makespan_lb}
+
+    def step(self, action):
+        state = self.state
+        if state.done:
+            raise RuntimeError("the episode is over; call reset()")
+        job = int(action)
+        old_lb = state.makespan_lb
+        node, _, pred, succ = state.dispatch(job)
+        if self.mode == "non_delay":
+            self._mask[: state.n_jobs] = state.mask
+        elif not state.mask[job]:
+            self._mask[job] = 0
+        if self.observation_kind == "graph":
+            self._update_graph(job, node, pred, succ)
+        else:
+            self._update_flat(job)
+        terminated = state.done
+        if self.reward_kind == "dense":
+            reward = float(old_lb - state.makespan_lb) * self.reward_scale
+        else:
+            reward = -float(state.makespan) * self.reward_scale if terminated else 0.0
+        obs = self._observation()
+        info: dict[str, Any] = {"action_mask": obs["action_mask"], "makespan_lb": state.makespan_lb}
+        if terminated:
+            info["makespan"] = state.makespan
+            info["schedule"] = state.schedule()
+        return obs, reward, terminated, False, info
+
+    # ------------------------------------------------------------------ internals
+    def _check_fits(self, instance: JobShopInstance) -> None:
+        if instance.n_jobs > self.max_jobs or instance.n_machines > self.max_machines:
+            raise ValueError(
+                f"instance {instance.name} ({instance.size}) exceeds the padding "
+                f"{self.max_jobs}x{self.max_machines}; pass larger max_jobs / max_machines"
+            )
+
+    def _add_edge(self, source: int, target: int) -> None:
+        slot = self._n_edges
+        self._edges[0, slot] = source
+        self._edges[1, slot] = target
+        self._edge_slot[source] = slot
+        self._n_edges = slot + 1
+
+    def _update_graph(self, job: int, node: int, pred: int, succ: int) -> None:
+        """Incremental update of node features, machine-chain edges and candidates."""
+        if pred >= 0 and succ >= 0:  # inserted between pred and succ: redirect pred's edge
+            self._edges[1, self._edge_slot[pred]] = node
+        elif pred >= 0:
+            self._add_edge(pred, node)
+        if succ >= 0:
+            self._add_edge(node, succ)
+        state, s = self._state, self._s
+        n_machines = state.n_machines
+        k = node - job * n_machines
+        first = job * n_machines
+        nodes = self._nodes
+        nodes[node, 0] = 1.0
+        nodes[node, 5] = 0.0
+        nodes[node : first + n_machines, 2] = state.completion_lb[job, k:] / s.time_scale
+        nodes[first : first + n_machines, 4] = state.remaining_work[job] / s.time_scale
+        nodes[first : first + n_machines, 6] = (n_machines - k - 1) / n_machines
+        if k + 1 < n_machines:
+            nodes[node + 1, 5] = 1.0
+            self._candidate[job] = node + 1
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        mask = self._mask.copy()
+        if self.observation_kind == "graph":
+            return {
+                "node_features": self._nodes.copy(),
+                "edge_index": self._edges.copy(),
+                "n_edges": np.array([self._n_edges], dtype=np.int64),
+                "n_nodes": np.array([self._state.n_jobs * self._state.n_machines], dtype=np.int64),
+                "candidate": self._candidate.copy(),
+                "action_mask": mask,
+            }
+        return {"job_features": self._flat_features(), "action_mask": mask}
+
+    def _reset_flat(self) -> None:
+        """Absolute per-job quantities (times not yet shifted by ``now``) and per-column scales."""
+        state, s = self._state, self._s
+        n_jobs = state.n_jobs
+        self._flat_abs = np.zeros((self.max_jobs, len(FLAT_FEATURES)))
+        self._flat_abs[:n_jobs, 0] = state.next_duration
+        self._flat_abs[:n_jobs, 4] = state.remaining_work
+        self._flat_abs[:n_jobs, 5] = state.n_machines
+        scale = np.array([s.duration_scale] + [s.time_scale] * 4 + [state.n_machines])
+        self._flat_weight = np.zeros((self.max_jobs, len(FLAT_FEATURES)))
+        self._flat_weight[:n_jobs] = 1.0 / scale  # a finished job's row gets weight 0
+        self._flat_shift = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.0])  # columns measured from `now`
+        self._flat = np.zeros((self.max_jobs, len(FLAT_FEATURES)), dtype=np.float32)
+
+    def _update_flat(self, job: int) -> None:
+        state = self._state
+        row = self._flat_abs[job]
+        row[0] = state.next_duration[job]
+        row[2] = state.job_ready[job]
+        row[4] = state.remaining_work[job]
+        row[5] = state.n_machines - state.next_op[job]
+        if not row[5]:
+            self._flat_weight[job] = 0.0
+
+    def _flat_features(self) -> np.ndarray:
+        state = self._state
+        n_jobs = state.n_jobs
+        flat = self._flat_abs
+        est = state.earliest_starts()
+        now = state.now if self.mode == "non_delay" else (int(est.min()) if not state.done else 0)
+        flat[:n_jobs, 1] = est
+        flat[:n_jobs, 3] = state.machine_free[state.next_machine]
+        np.multiply(flat - now * self._flat_shift, self._flat_weight, out=self._flat, casting="same_kind")
+        return self._flat.copy()

@@ -1,0 +1,136 @@
+"""The evaluator end to end: known optima, validation, outputs, resume, Ray backend."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cpgym.evaluate import build_parser, evaluate
+from cpgym.evaluation import methods
+from cpgym.evaluation.datasets import resolve
+from cpgym.evaluation.methods import MethodResult, make_solver
+
+SMALL = "ft06,la01,la02,la03,la04,la05"
+OPTIMA = {"ft06": 55, "la01": 666, "la02": 655, "la03": 597, "la04": 590, "la05": 593}
+TIMING_COLUMNS = {"wall_time"}
+
+
+def _run(out: Path, *extra: str, datasets: str = SMALL, method_list: str = "spt,mwkr,cpsat:10"):
+    args = build_parser().parse_args(["--datasets", datasets, "--methods", method_list, "--out", str(out), "--quiet", *extra])
+    return evaluate(args)
+
+
+def _rows(out: Path) -> list[dict]:
+    with open(out / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _comparable(rows: list[dict]) -> set[tuple]:
+    return {tuple((k, v) for k, v in sorted(r.items()) if k not in TIMING_COLUMNS) for r in rows if not r["method"].startswith("cpsat")} | {
+        (r["instance"], r["method"], r["objective"]) for r in rows if r["method"].startswith("cpsat")
+    }
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    _run(out, "--workers", "2", "--threads", "1", "--gantt", "ft06")
+    return out
+
+
+def test_end_to_end_optima_validation_and_outputs(local_run):
+    rows = _rows(local_run)
+    assert len(rows) == 18 and {r["valid"] for r in rows} == {"True"}
+    for row in rows:
+        if row["method"] == "cpsat:10":
+            assert row["status"] == "optimal"
+            assert int(row["objective"]) == OPTIMA[row["instance"]] == int(row["method_bound"])
+            assert float(row["gap_percent"]) == 0.0
+        else:
+            assert int(row["objective"]) >= OPTIMA[row["instance"]]
+    summary = (local_run / "summary.md").read_text()
+    assert "| 10x5 | cpsat:10 | 5 | 5 | 0.00 | best-known" in summary
+    assert (local_run / "gaps_la.png").stat().st_size > 0
+    assert list(local_run.glob("gantt_ft06__*.png"))
+    assert len(list((local_run / "solutions").glob("*.json"))) == 18
+
+
+def test_invalid_solution_is_reported_and_not_counted(tmp_path, monkeypatch):
+    def broken(arg):
+        return lambda instance, settings: MethodResult(np.zeros((instance.n_jobs, instance.n_machines), dtype=int), "heuristic")
+
+    monkeypatch.setitem(methods._REGISTRY, "broken", broken)
+    _run(tmp_path, datasets="ft06", method_list="broken,spt")
+    row = next(r for r in _rows(tmp_path) if r["method"] == "broken")
+    assert row["status"] == "INVALID" and row["valid"] == "False" and row["objective"] == ""
+    assert "overlaps" in row["error"] or "before op" in row["error"]
+    assert "| 6x6 | broken | 1 | 0 | — |" in (tmp_path / "summary.md").read_text()
+
+
+def test_resume_after_torn_write_keeps_each_row_once(tmp_path, local_run):
+    out = tmp_path / "resume"
+    out.mkdir()
+    lines = (local_run / "results.csv").read_text().splitlines(keepends=True)
+    (out / "results.csv").write_text("".join(lines[:8]) + lines[8][:15])  # 7 finished rows + a torn one
+    _run(out, "--workers", "2", "--threads", "1")
+    rows = _rows(out)
+    keys = [(r["instance"], r["method"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 18
+    assert _comparable(rows) == _comparable(_rows(local_run))
+
+
+def test_killed_process_loses_nothing_and_resumes(tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "cpgym.evaluate", "--datasets", SMALL, "--methods", "cpsat:10,spt",
+               "--out", str(out), "--quiet", "--workers", "1", "--threads", "1"]
+    process = subprocess.Popen(command, start_new_session=True)
+    csv_path = out / "results.csv"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not csv_path.exists() or len(csv_path.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = _rows(out)
+    assert 3 <= len(before) < 12
+    _run(out, "--workers", "1", "--threads", "1", method_list="cpsat:10,spt")
+    after = _rows(out)
+    keys = [(r["instance"], r["method"]) for r in after]
+    assert len(keys) == len(set(keys)) == 12
+    assert after[: len(before)] == before
+
+
+def test_ray_backend_matches_local(tmp_path, local_run):
+    pytest.importorskip("ray")
+    out = tmp_path / "ray"
+    _run(out, "--workers", "2", "--threads", "1", "--backend", "ray")
+    assert _comparable(_rows(out)) == _comparable(_rows(local_run))
+
+
+def test_dataset_specs():
+    assert [i.instance.name for i in resolve("ta:20x20")] == [f"ta{k}" for k in range(21, 31)]
+    generated = resolve("gen:taillard:30x10:3")
+    assert [i.group for i in generated] == ["30x10"] * 3 and generated[0].dataset == "gen:taillard"
+    assert generated[0].instance.upper_bound is None
+    with pytest.raises(ValueError, match="unknown dataset 'nope'"):
+        resolve("nope")
+
+
+def test_method_specs_fail_fast():
+    with pytest.raises(ValueError, match="unknown method 'foo'"):
+        make_solver("foo")
+    with pytest.raises(ValueError, match="expected a time limit"):
+        make_solver("cpsat:abc")
+    with pytest.raises(ValueError, match="only '\\+cpsat:SECONDS'"):
+        make_solver("mwkr+spt")
+
+
+def test_warm_start_method_reaches_optimum(tmp_path):
+    _run(tmp_path, datasets="ft06", method_list="mwkr+cpsat:5")
+    (row,) = _rows(tmp_path)
+    assert row["valid"] == "True" and int(row["objective"]) == 55

@@ -1,0 +1,234 @@
+"""Tests of cpgym/JobShop-v0 (JobShopEnv and its simulator JobShopState)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from cpgym.envs.jobshop import FLAT_FEATURES, GRAPH_FEATURES, JobShopEnv, UniformGenerator
+from cpgym.envs.jobshop_state import IllegalActionError, JobShopState
+from cpgym.instances import JobShopInstance, load, validate_schedule
+
+# Two jobs, two machines. Job 0: m0 for 3, then m1 for 2. Job 1: m1 for 1, then m0 for 2.
+TWO_BY_TWO = JobShopInstance("two_by_two", [[0, 1], [1, 0]], [[3, 2], [1, 2]])
+# The env checkers step with unmasked random actions (SB3's NaN check: 10 steps). With every
+# duration 0 the non_delay clock stays at 0, so every job with operations left is legal, and
+# 12 operations per job outlast those 10 steps.
+ALL_ZERO = JobShopInstance("all_zero", [np.roll(np.arange(12), j) for j in range(3)], np.zeros((3, 12), int))
+
+
+def play_random(env: JobShopEnv, seed: int = 0, **reset_kwargs):
+    """One episode of uniformly random legal actions; returns (return, last info, steps)."""
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=seed, **reset_kwargs)
+    total, steps, terminated = 0.0, 0, False
+    while not terminated:
+        legal = np.flatnonzero(obs["action_mask"])
+        obs, reward, terminated, truncated, info = env.step(int(rng.choice(legal)))
+        assert not truncated
+        total += reward
+        steps += 1
+    return total, info, steps
+
+
+def test_gym_make_in_fresh_interpreter():
+    code = textwrap.dedent(
+        """
+        import gymnasium as gym
+        env = gym.make("cpgym:cpgym/JobShop-v0", instance="ft06", mode="non_delay")
+        obs, info = env.reset(seed=0)
+        print(type(env.unwrapped).__name__, obs["node_features"].shape, env.unwrapped.action_masks().sum())
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["JobShopEnv", "(36,", f"{len(GRAPH_FEATURES)})", "6"]
+
+
+@pytest.mark.parametrize("observation", ["graph", "flat"])
+@pytest.mark.parametrize("mode", ["active", "non_delay"])
+def test_env_checkers_pass(mode, observation):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = JobShopEnv(ALL_ZERO if mode == "non_delay" else "ft06", mode=mode, observation=observation)
+    with warnings.catch_warnings():
+        # unbounded float features (gymnasium) and 2-D arrays that are not images (SB3) are intended
+        warnings.simplefilter("ignore")
+        check_env(env, skip_render_check=True)
+        sb3_check_env(env, warn=False)
+
+
+def test_active_mode_left_shifts_into_gap_by_hand():
+    env = JobShopEnv(TWO_BY_TWO, mode="active")
+    env.reset(seed=0)
+    env.step(0)  # job 0 op 0 on m0 at [0, 3)
+    env.step(0)  # job 0 op 1 on m1 at [3, 5)
+    obs, _, _, _, _ = env.step(1)  # job 1 op 0 on m1 (d=1): fits the idle gap [0, 3) -> starts at 0
+    assert env.partial_schedule().tolist() == [[0, 3], [0, -1]]
+    edges = {tuple(e) for e in obs["edge_index"][:, : obs["n_edges"][0]].T.tolist()}
+    assert edges == {(0, 1), (2, 3), (2, 1)}  # job edges + machine-1 chain: node 2 before node 1
+    obs, reward, terminated, _, info = env.step(1)  # job 1 op 1 on m0: ready at 1, m0 busy till 3
+    assert terminated and info["makespan"] == 5 and info["schedule"].start_times.tolist() == [[0, 3], [0, 3]]
+    edges = {tuple(e) for e in obs["edge_index"][:, : obs["n_edges"][0]].T.tolist()}
+    assert edges == {(0, 1), (2, 3), (2, 1), (0, 3)}
+    assert not obs["action_mask"].any()
+
+
+def test_non_delay_mode_by_hand():
+    env = JobShopEnv(TWO_BY_TWO, mode="non_delay")
+    obs, info = env.reset(seed=0)
+    assert obs["action_mask"].tolist() == [1, 1] and env.state.now == 0
+    obs, *_ = env.step(0)  # job 0 op 0 on m0 at 0; job 0's next op waits for t=3
+    assert obs["action_mask"].tolist() == [0, 1] and env.state.now == 0
+    with pytest.raises(IllegalActionError, match="cannot start now"):
+        env.step(0)
+    obs, *_ = env.step(1)  # job 1 op 0 on m1 at [0, 1); next: job 1 op 1 on m0 free at 3, job 0 op 1 at 3
+    assert env.state.now == 3 and obs["action_mask"].tolist() == [1, 1]
+    env.step(1)
+    _, _, terminated, _, info = env.step(0)
+    assert terminated and info["schedule"].start_times.tolist() == [[0, 3], [0, 3]] and info["makespan"] == 5
+
+
+def test_illegal_actions_raise_clear_errors():
+    env = JobShopEnv(TWO_BY_TWO, max_jobs=4)
+    env.reset(seed=0)
+    with pytest.raises(IllegalActionError, match="does not exist"):
+        env.step(3)  # a padding action
+    env.step(1)
+    env.step(1)
+    with pytest.raises(IllegalActionError, match="no operation left"):
+        env.step(1)
+    env.step(0)
+    env.step(0)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+
+
+@pytest.mark.parametrize("mode", ["active", "non_delay"])
+def test_rewards_dense_return_is_minus_makespan_plus_constant(mode):
+    instance = load("ft06")
+    initial_lb = int(instance.durations.sum(axis=1).max())
+    for seed in range(3):
+        dense = JobShopEnv(instance, mode=mode, reward="dense")
+        sparse = JobShopEnv(instance, mode=mode, reward="sparse")
+        ret_dense, info_dense, steps = play_random(dense, seed)
+        ret_sparse, info_sparse, _ = play_random(sparse, seed)
+        assert steps == instance.n_operations
+        assert info_dense["makespan"] == info_sparse["makespan"]  # same seed, same episode
+        assert ret_dense == -(info_dense["makespan"] - initial_lb)
+        assert ret_sparse == -info_sparse["makespan"]
+        report = validate_schedule(instance, info_dense["schedule"].start_times, info_dense["makespan"])
+        assert report.ok, report.violations
+
+
+def test_same_seed_same_episode_with_generator_and_lists():
+    for kwargs in ({"generator": UniformGenerator(5, 4)}, {"instance": ["ft06", "la01", TWO_BY_TWO]}):
+        env = JobShopEnv(**kwargs)
+        names = []
+        for seed in (0, 0, 7):
+            _, info, _ = play_random(env, seed)
+            names.append((env.instance.name, info["schedule"].start_times.tolist()))
+        assert names[0] == names[1]
+    env = JobShopEnv(generator=UniformGenerator(5, 4))
+    assert env.max_jobs == 5 and env.max_machines == 4
+    sizes = {env.reset(seed=s)[0]["n_nodes"][0] for s in range(3)}
+    assert sizes == {20}
+
+
+def test_reset_option_switches_instance_and_padding():
+    env = JobShopEnv(["ft06", "la01"])  # la01 is 10x5, ft06 6x6: padding 10x6
+    assert (env.max_jobs, env.max_machines) == (10, 6)
+    obs, _ = env.reset(seed=0, options={"instance": "ft06"})
+    assert env.instance.name == "ft06" and obs["n_nodes"][0] == 36
+    assert obs["node_features"].shape == (60, len(GRAPH_FEATURES)) and obs["edge_index"].shape == (2, 10 * 5 + 6 * 9)
+    assert obs["action_mask"].tolist() == [1] * 6 + [0] * 4
+    assert not obs["node_features"][36:].any()
+    obs, _ = env.reset(options={"instance": load("la01")})
+    assert env.instance.name == "la01" and obs["n_nodes"][0] == 50 and obs["n_edges"][0] == 10 * 4
+    with pytest.raises(ValueError, match="exceeds the padding"):
+        env.reset(options={"instance": "ta01"})
+
+
+@pytest.mark.parametrize("mode", ["active", "non_delay"])
+def test_graph_observation_matches_state(mode):
+    instance = load("la01")
+    env = JobShopEnv(instance, mode=mode)
+    obs, _ = env.reset(seed=3)
+    rng = np.random.default_rng(3)
+    n_machines = instance.n_machines
+    for _ in range(30):
+        obs, _, _, _, info = env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+        np.testing.assert_array_equal(obs["action_mask"], env.action_masks().astype(np.int8))
+        np.testing.assert_array_equal(info["action_mask"], obs["action_mask"])
+        starts = env.partial_schedule()
+        nodes = obs["node_features"]
+        scheduled = (starts >= 0).ravel()
+        np.testing.assert_array_equal(nodes[:, 0], scheduled)
+        scale = instance.trivial_lower_bound()
+        # completion lower bound: real end when scheduled, else predecessor's bound + duration
+        lb = np.zeros(instance.durations.shape)
+        for j in range(instance.n_jobs):
+            for k in range(n_machines):
+                base = starts[j, k] if starts[j, k] >= 0 else (lb[j, k - 1] if k else 0)
+                lb[j, k] = base + instance.durations[j, k]
+        np.testing.assert_allclose(nodes[:, 2], (lb / scale).ravel(), rtol=1e-6)
+        assert env.makespan_lb == lb.max()
+        remaining = np.where(starts < 0, instance.durations, 0).sum(axis=1)
+        np.testing.assert_allclose(nodes[:, 4], np.repeat(remaining / scale, n_machines), rtol=1e-6)
+        next_op = (starts >= 0).sum(axis=1)
+        expected_candidate = np.arange(10) * n_machines + np.minimum(next_op, n_machines - 1)
+        np.testing.assert_array_equal(obs["candidate"], expected_candidate)
+        # edges: all job edges, plus each machine's scheduled ops chained in start order
+        edges = obs["edge_index"][:, : obs["n_edges"][0]].T.tolist()
+        conj = {(j * n_machines + k, j * n_machines + k + 1) for j in range(10) for k in range(n_machines - 1)}
+        chain = set()
+        for m in range(n_machines):
+            jobs, ops = np.nonzero((instance.machines == m) & (starts >= 0))
+            order = np.argsort(starts[jobs, ops], kind="stable")
+            ids = (jobs * n_machines + ops)[order].tolist()
+            chain |= set(zip(ids[:-1], ids[1:]))
+        assert len(edges) == len(set(map(tuple, edges))) == len(conj) + len(chain)
+        assert set(map(tuple, edges)) == conj | chain
+
+
+def test_flat_observation_by_hand():
+    env = JobShopEnv(TWO_BY_TWO, mode="non_delay", observation="flat")
+    obs, _ = env.reset(seed=0)
+    assert obs["job_features"].shape == (2, len(FLAT_FEATURES))
+    time_scale = TWO_BY_TWO.trivial_lower_bound()  # 5 (job 0 and machine 0 both need 5)
+    assert time_scale == 5
+    np.testing.assert_allclose(obs["job_features"], [[1, 0, 0, 0, 1, 1], [1 / 3, 0, 0, 0, 3 / 5, 1]], rtol=1e-6)
+    obs, *_ = env.step(0)  # now = 0; job 0 next: m1 d2, ready 3; m1 free 0 -> est 3
+    np.testing.assert_allclose(obs["job_features"][0], [2 / 3, 3 / 5, 3 / 5, 0, 2 / 5, 1 / 2], rtol=1e-6)
+    obs, *_ = env.step(1)  # now = 3; job 1 next: m0 d2, ready 1, m0 free 3
+    np.testing.assert_allclose(obs["job_features"][1], [2 / 3, 0, -2 / 5, 0, 2 / 5, 1 / 2], rtol=1e-6)
+    np.testing.assert_allclose(obs["job_features"][0], [2 / 3, 0, 0, -2 / 5, 2 / 5, 1 / 2], rtol=1e-6)
+
+
+def test_state_lower_bound_never_decreases_and_dispatch_reports_chain():
+    state = JobShopState(TWO_BY_TWO, "active")
+    assert state.makespan_lb == 5
+    assert state.dispatch(0) == (0, 0, -1, -1)
+    assert state.dispatch(0) == (1, 3, -1, -1)
+    assert state.dispatch(1) == (2, 0, -1, 1)  # inserted before node 1 on machine 1
+    assert state.dispatch(1) == (3, 3, 0, -1)
+    assert state.done and state.makespan == state.makespan_lb == 5
+
+
+def test_maskable_ppo_smoke():
+    from sb3_contrib import MaskablePPO
+
+    env = JobShopEnv("ft06", mode="non_delay")
+    model = MaskablePPO("MultiInputPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=256)
+    obs, _ = env.reset(seed=1)
+    terminated = False
+    while not terminated:
+        action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
+        obs, _, terminated, _, info = env.step(action)
+    assert validate_schedule(env.instance, info["schedule"].start_times, info["makespan"]).ok
