@@ -36,3 +36,7 @@ __all__ = [
     "validate_schedule",
     "write_instance",
 ]
+from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, load_capital_budgeting  # noqa: E402
+from cpgym.instances.robust_knapsack import RobustKnapsackInstance, load_robust_knapsack  # noqa: E402
+
+__all__ += ["CapitalBudgetingInstance", "RobustKnapsackInstance", "load_capital_budgeting", "load_robust_knapsack"]

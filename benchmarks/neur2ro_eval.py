@@ -1,0 +1,114 @@
+"""Neur2RO on the bundled literature instances, scored by the exact worst-case evaluators.
+
+Knapsack: relative error to the branch-and-price best-known value, per correlation class and per
+``n``. Capital budgeting: exact robust revenue of the Neur2RO decision against the best of the
+literature's k-adaptability decisions (K = 2, 5, 10, each scored by the same exact evaluator),
+per ``N``. A subset (``--per-class`` instances of every (correlation, n) / N group) keeps runs short.
+
+    python benchmarks/neur2ro_eval.py --problem knapsack --per-class 1 --time-limit 15
+    python benchmarks/neur2ro_eval.py --problem capital_budgeting --per-class 2 --time-limit 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from cpgym.agents.neur2ro import solve_neur2ro
+from cpgym.cp_models.ro_capital_budgeting import evaluate_capital_budgeting
+from cpgym.cp_models.ro_knapsack import evaluate_knapsack
+from cpgym.instances.capital_budgeting import capital_budgeting_names, k_adaptability_results, load_capital_budgeting
+from cpgym.instances.robust_knapsack import knapsack_names, load_robust_knapsack
+
+
+def _subset(names: list[str], key, per_class: int) -> list[str]:
+    groups: dict = defaultdict(list)
+    for name in names:
+        groups[key(name)].append(name)
+    return [name for group in groups.values() for name in group[:per_class]]
+
+
+def run_knapsack(args) -> list[dict]:
+    key = lambda s: re.match(r"RKP_(\w+?)_n(\d+)_", s).groups()  # noqa: E731
+    rows = []
+    for name in _subset(knapsack_names(), key, args.per_class):
+        instance = load_robust_knapsack(name)
+        x, info = solve_neur2ro(instance, "knapsack", args.time_limit, args.model)
+        score = evaluate_knapsack(instance, x, time_limit=args.eval_time_limit)
+        error = 100 * (instance.best_known - score.objective) / abs(instance.best_known)
+        corr, n = key(name)
+        rows.append({"name": name, "corr": corr, "n": int(n), "objective": score.objective,
+                     "best_known": instance.best_known, "rel_error_pct": error, "time": info["time"],
+                     "iterations": info["iterations"], "status": info["status"], "eval_status": score.status})
+        print(f"{name:45s} err {error:6.2f} %  time {info['time']:5.1f} s  it {info['iterations']:2d} "
+              f"{info['status']}", flush=True)
+    return rows
+
+
+def run_capital_budgeting(args) -> list[dict]:
+    key = lambda s: int(re.match(r"CB_n(\d+)_", s).group(1))  # noqa: E731
+    rows = []
+    for name in _subset(capital_budgeting_names(), key, args.per_class):
+        instance = load_capital_budgeting(name)
+        x, info = solve_neur2ro(instance, "capital_budgeting", args.time_limit, args.model)
+        ours = evaluate_capital_budgeting(instance, x, time_limit=args.eval_time_limit)
+        baseline = {r.K: evaluate_capital_budgeting(instance, r.x, time_limit=args.eval_time_limit)
+                    for r in k_adaptability_results(name)}
+        best_k = max(baseline, key=lambda k: baseline[k].objective)
+        best = baseline[best_k].objective
+        rows.append({"name": name, "n": key(name), "objective": ours.objective, "upper": ours.upper,
+                     "kadapt_best": best, "kadapt_K": best_k,
+                     "kadapt_runtime": {r.K: r.runtime for r in k_adaptability_results(name)},
+                     "gain_pct": 100 * (ours.objective - best) / abs(best), "time": info["time"],
+                     "iterations": info["iterations"], "status": info["status"], "eval_status": ours.status})
+        print(f"{name:18s} neur2ro {ours.objective:8.3f}  best k-adapt (K={best_k}) {best:8.3f}  "
+              f"gain {rows[-1]['gain_pct']:+6.2f} %  time {info['time']:5.1f} s", flush=True)
+    return rows
+
+
+def _table(rows: list[dict], group: str, metric: str, title: str) -> None:
+    print(f"\n{title}")
+    print(f"{group:>8s} {'count':>6s} {'median':>8s} {'mean':>8s} {'worst':>8s} {'time':>7s}")
+    groups: dict = defaultdict(list)
+    for r in rows:
+        groups[r[group]].append(r)
+    worst = max if metric == "rel_error_pct" else min
+    for g in [*sorted(groups), "all"]:
+        rs = rows if g == "all" else groups[g]
+        v = np.array([r[metric] for r in rs])
+        print(f"{g!s:>8s} {len(rs):6d} {np.median(v):8.2f} {v.mean():8.2f} {worst(v):8.2f} "
+              f"{np.mean([r['time'] for r in rs]):6.1f}s")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--problem", choices=["knapsack", "capital_budgeting"], required=True)
+    parser.add_argument("--per-class", type=int, default=1, help="instances per (correlation, n) / N group")
+    parser.add_argument("--time-limit", type=float, default=None, help="default 15 (knapsack) / 60 (capital budgeting)")
+    parser.add_argument("--eval-time-limit", type=float, default=60.0, help="exact evaluator's limit")
+    parser.add_argument("--model", type=Path, default=None, help="default: the shipped model")
+    parser.add_argument("--out", type=Path, default=None, help="write the per-instance rows as JSON")
+    args = parser.parse_args(argv)
+    args.time_limit = args.time_limit or (15.0 if args.problem == "knapsack" else 60.0)
+    start = time.perf_counter()
+    if args.problem == "knapsack":
+        rows = run_knapsack(args)
+        _table(rows, "corr", "rel_error_pct", "relative error to best-known (%), per correlation")
+        _table(rows, "n", "rel_error_pct", "relative error to best-known (%), per n")
+    else:
+        rows = run_capital_budgeting(args)
+        _table(rows, "n", "gain_pct", "exact robust revenue vs best k-adaptability decision (%, + = Neur2RO better)")
+    print(f"\n{len(rows)} instances in {time.perf_counter() - start:.0f} s")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rows, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""Standalone training entry point: ``python train.py --size 10x10 --timesteps 2e6 --out runs/NAME``.
+
+The ``__main__`` guard matters: SubprocVecEnv workers (forkserver/spawn) re-import this module.
+"""
+
+from cpgym.train import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
