@@ -25,7 +25,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     print(f"# CP-SAT, {args.workers} workers, {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    print("| instance | size | limit s | makespan | bound | BKS ub | gap to ub % | BKS lb | bound gap to lb % | status |")
+    print(
+        "| instance | size | limit s | makespan | bound | BKS ub | gap to ub % | BKS lb | bound gap to lb % | status |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name in args.instances:
         instance = load(name)

@@ -37,9 +37,15 @@ def default_methods() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cpgym evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default=DEFAULT_DATASETS, help=f"comma-separated dataset specs (default {DEFAULT_DATASETS})")
-    parser.add_argument("--methods", default=None, help="comma-separated method specs (default: rules, shipped gnn, cpsat:10)")
+    parser = argparse.ArgumentParser(
+        prog="cpgym evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--datasets", default=DEFAULT_DATASETS, help=f"comma-separated dataset specs (default {DEFAULT_DATASETS})"
+    )
+    parser.add_argument(
+        "--methods", default=None, help="comma-separated method specs (default: rules, shipped gnn, cpsat:10)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="tasks run in parallel (default 1)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per task (default: cores // workers)")
     parser.add_argument("--seed", type=int, default=0)
@@ -62,8 +68,17 @@ def evaluate(args: argparse.Namespace) -> Path:
     settings = Settings(threads=threads, seed=args.seed)
     store = ResultStore(args.out)
     (store.out / "config.json").write_text(
-        json.dumps({"datasets": args.datasets, "methods": methods, "workers": args.workers, "threads": threads,
-                    "seed": args.seed, "backend": args.backend}, indent=1)
+        json.dumps(
+            {
+                "datasets": args.datasets,
+                "methods": methods,
+                "workers": args.workers,
+                "threads": threads,
+                "seed": args.seed,
+                "backend": args.backend,
+            },
+            indent=1,
+        )
     )
     done = store.done()
     tasks = [Task(item, m, settings) for item in items for m in methods if (item.instance.name, m) not in done]
@@ -90,7 +105,9 @@ def _run(tasks: list[Task], args: argparse.Namespace, store: ResultStore) -> Non
         for row, solution in results:
             store.add(row, solution)
             if row["status"] in ("INVALID", "error"):
-                tqdm.write(f"!! {row['instance']} / {row['method']}: {row['status']}: {row.get('error')}", file=sys.stderr)
+                tqdm.write(
+                    f"!! {row['instance']} / {row['method']}: {row['status']}: {row.get('error')}", file=sys.stderr
+                )
             bar.set_postfix_str(f"{row['instance']} {row['method']} {row.get('objective', '')}")
             bar.update()
 
@@ -106,7 +123,11 @@ def _gantts(store: ResultStore, instance_name: str) -> None:
         if row["instance"] == instance.name and row["valid"] == "True" and path.exists():
             schedule = Schedule.from_dict(json.loads(path.read_text()), instance)
             safe = store.solution_path(instance.name, row["method"]).stem
-            plot_gantt(schedule, store.out / f"gantt_{safe}.png", title=f"{instance.name} / {row['method']}: {schedule.makespan}")
+            plot_gantt(
+                schedule,
+                store.out / f"gantt_{safe}.png",
+                title=f"{instance.name} / {row['method']}: {schedule.makespan}",
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,9 @@ TIMING_COLUMNS = {"wall_time"}
 
 
 def _run(out: Path, *extra: str, datasets: str = SMALL, method_list: str = "spt,mwkr,cpsat:10"):
-    args = build_parser().parse_args(["--datasets", datasets, "--methods", method_list, "--out", str(out), "--quiet", *extra])
+    args = build_parser().parse_args(
+        ["--datasets", datasets, "--methods", method_list, "--out", str(out), "--quiet", *extra]
+    )
     return evaluate(args)
 
 
@@ -32,9 +34,11 @@ def _rows(out: Path) -> list[dict]:
 
 
 def _comparable(rows: list[dict]) -> set[tuple]:
-    return {tuple((k, v) for k, v in sorted(r.items()) if k not in TIMING_COLUMNS) for r in rows if not r["method"].startswith("cpsat")} | {
-        (r["instance"], r["method"], r["objective"]) for r in rows if r["method"].startswith("cpsat")
-    }
+    return {
+        tuple((k, v) for k, v in sorted(r.items()) if k not in TIMING_COLUMNS)
+        for r in rows
+        if not r["method"].startswith("cpsat")
+    } | {(r["instance"], r["method"], r["objective"]) for r in rows if r["method"].startswith("cpsat")}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +67,9 @@ def test_end_to_end_optima_validation_and_outputs(local_run):
 
 def test_invalid_solution_is_reported_and_not_counted(tmp_path, monkeypatch):
     def broken(arg):
-        return lambda instance, settings: MethodResult(np.zeros((instance.n_jobs, instance.n_machines), dtype=int), "heuristic")
+        return lambda instance, settings: MethodResult(
+            np.zeros((instance.n_jobs, instance.n_machines), dtype=int), "heuristic"
+        )
 
     monkeypatch.setitem(methods._REGISTRY, "broken", broken)
     _run(tmp_path, datasets="ft06", method_list="broken,spt")
@@ -87,8 +93,22 @@ def test_resume_after_torn_write_keeps_each_row_once(tmp_path, local_run):
 
 def test_killed_process_loses_nothing_and_resumes(tmp_path):
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "cpgym.evaluate", "--datasets", SMALL, "--methods", "cpsat:10,spt",
-               "--out", str(out), "--quiet", "--workers", "1", "--threads", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "cpgym.evaluate",
+        "--datasets",
+        SMALL,
+        "--methods",
+        "cpsat:10,spt",
+        "--out",
+        str(out),
+        "--quiet",
+        "--workers",
+        "1",
+        "--threads",
+        "1",
+    ]
     process = subprocess.Popen(command, start_new_session=True)
     csv_path = out / "results.csv"
     deadline = time.time() + 60

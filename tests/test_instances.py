@@ -42,7 +42,18 @@ def test_orb07_zero_duration_is_legal():
 
 def test_dataset_by_size_group():
     group = dataset("dmu", size="20x15")
-    assert [i.name for i in group] == ["dmu01", "dmu02", "dmu03", "dmu04", "dmu05", "dmu41", "dmu42", "dmu43", "dmu44", "dmu45"]
+    assert [i.name for i in group] == [
+        "dmu01",
+        "dmu02",
+        "dmu03",
+        "dmu04",
+        "dmu05",
+        "dmu41",
+        "dmu42",
+        "dmu43",
+        "dmu44",
+        "dmu45",
+    ]
     assert all(i.size == "20x15" for i in group)
     assert [i.name for i in dataset("ta", size="100x20")] == [f"ta{k}" for k in range(71, 81)]
 

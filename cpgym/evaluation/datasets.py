@@ -41,7 +41,9 @@ def _generated(spec: str) -> list[Item]:
     items = []
     for k in range(1, count + 1):
         if parts[1] == "taillard":
-            instance = taillard(n_jobs, n_machines, time_seed=k, machine_seed=100 + k, name=f"tai_{n_jobs}x{n_machines}_{k}")
+            instance = taillard(
+                n_jobs, n_machines, time_seed=k, machine_seed=100 + k, name=f"tai_{n_jobs}x{n_machines}_{k}"
+            )
         else:
             instance = uniform(n_jobs, n_machines, seed=k, name=f"uni_{n_jobs}x{n_machines}_{k}")
         items.append(Item(f"gen:{parts[1]}", instance.size, instance))

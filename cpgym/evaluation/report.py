@@ -48,7 +48,9 @@ def summarise(rows: list[dict]) -> list[dict]:
     summary = []
     for (dataset, group, method), cell in cells.items():
         valid = [r for r in cell if r["valid"] == "True"]
-        gaps = [100.0 * (float(r["objective"]) - references[r["instance"]][0]) / references[r["instance"]][0] for r in valid]
+        gaps = [
+            100.0 * (float(r["objective"]) - references[r["instance"]][0]) / references[r["instance"]][0] for r in valid
+        ]
         kinds = {references[r["instance"]][1] for r in valid}
         summary.append(
             {

@@ -43,7 +43,10 @@ def taillard(
         machines[job] = row
     name = name or f"taillard_{n_jobs}x{n_machines}_{time_seed}_{machine_seed}"
     return JobShopInstance(
-        name, machines, durations, metadata={"generator": "taillard", "time_seed": time_seed, "machine_seed": machine_seed}
+        name,
+        machines,
+        durations,
+        metadata={"generator": "taillard", "time_seed": time_seed, "machine_seed": machine_seed},
     )
 
 

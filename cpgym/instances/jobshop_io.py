@@ -87,7 +87,9 @@ def _parse_orlib(text: str, source: str, name: str) -> list[JobShopInstance]:
     job_lines = lines[1:]
     if len(job_lines) < n_jobs:
         last = lines[-1][0]
-        raise InstanceFormatError(source, last, f"truncated: header announces {n_jobs} jobs, found {len(job_lines)} job lines")
+        raise InstanceFormatError(
+            source, last, f"truncated: header announces {n_jobs} jobs, found {len(job_lines)} job lines"
+        )
     if len(job_lines) > n_jobs:
         raise InstanceFormatError(source, job_lines[n_jobs][0], f"extra line after the {n_jobs} announced jobs")
     machines = np.empty((n_jobs, n_machines), dtype=np.int64)
@@ -126,7 +128,9 @@ def _parse_taillard(text: str, source: str, name: str) -> list[JobShopInstance]:
     while position < len(lines):
         number, line = lines[position]
         if not line.lower().startswith(_TAILLARD_HEADER):
-            raise InstanceFormatError(source, number, f"expected the header '{_TAILLARD_HEADER.capitalize()}, ...', found {line!r}")
+            raise InstanceFormatError(
+                source, number, f"expected the header '{_TAILLARD_HEADER.capitalize()}, ...', found {line!r}"
+            )
         if position + 1 >= len(lines):
             raise InstanceFormatError(source, number, "truncated: header without its values")
         number, line = lines[position + 1]
@@ -134,7 +138,9 @@ def _parse_taillard(text: str, source: str, name: str) -> list[JobShopInstance]:
             source, number, line, 6, "jobs, machines, time seed, machine seed, upper bound, lower bound"
         )
         if n_jobs <= 0 or n_machines <= 0:
-            raise InstanceFormatError(source, number, f"n_jobs and n_machines must be positive, got {n_jobs} {n_machines}")
+            raise InstanceFormatError(
+                source, number, f"n_jobs and n_machines must be positive, got {n_jobs} {n_machines}"
+            )
         durations, _, position = _parse_matrix(source, lines, position + 2, "Times", n_jobs, n_machines)
         machines, row_lines, position = _parse_matrix(source, lines, position, "Machines", n_jobs, n_machines)
         for job in range(n_jobs):

@@ -47,8 +47,13 @@ def _catalogue() -> dict[str, InstanceInfo]:
         rows = csv.DictReader(handle)
         infos = [
             InstanceInfo(
-                r["instance"], r["family"], int(r["n_jobs"]), int(r["n_machines"]),
-                int(r["lower_bound"]), int(r["upper_bound"]), r["status"],
+                r["instance"],
+                r["family"],
+                int(r["n_jobs"]),
+                int(r["n_machines"]),
+                int(r["lower_bound"]),
+                int(r["upper_bound"]),
+                r["status"],
             )
             for r in rows
         ]
@@ -72,8 +77,7 @@ def list_instances(family: str | None = None, size: str | None = None) -> list[I
     if family is not None and family not in FAMILIES:
         raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     return [
-        i for i in _catalogue().values()
-        if (family is None or i.family == family) and (size is None or i.size == size)
+        i for i in _catalogue().values() if (family is None or i.family == family) and (size is None or i.size == size)
     ]
 
 

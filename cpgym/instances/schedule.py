@@ -95,9 +95,7 @@ def validate_schedule(
     starts = starts.astype(np.int64)
     ends = starts + instance.durations
     for j, k in np.argwhere(starts[:, 1:] < ends[:, :-1]):
-        report.violations.append(
-            f"job {j}: op {k + 1} starts at {starts[j, k + 1]} before op {k} ends at {ends[j, k]}"
-        )
+        report.violations.append(f"job {j}: op {k + 1} starts at {starts[j, k + 1]} before op {k} ends at {ends[j, k]}")
     for machine in range(instance.n_machines):
         jobs, ops = np.nonzero(instance.machines == machine)
         busy = instance.durations[jobs, ops] > 0
@@ -109,9 +107,10 @@ def validate_schedule(
             for b in range(a + 1, len(jobs)):
                 if starts[jobs[b], ops[b]] >= ends[jobs[a], ops[a]]:
                     break
+                first, second = (jobs[a], ops[a]), (jobs[b], ops[b])
                 report.violations.append(
-                    f"machine {machine}: job {jobs[a]} op {ops[a]} [{starts[jobs[a], ops[a]]}, {ends[jobs[a], ops[a]]}) "
-                    f"overlaps job {jobs[b]} op {ops[b]} [{starts[jobs[b], ops[b]]}, {ends[jobs[b], ops[b]]})"
+                    f"machine {machine}: job {first[0]} op {first[1]} [{starts[first]}, {ends[first]}) "
+                    f"overlaps job {second[0]} op {second[1]} [{starts[second]}, {ends[second]})"
                 )
     report.makespan = int(ends.max())
     if claimed_makespan is not None and int(claimed_makespan) != report.makespan:
