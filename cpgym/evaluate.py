@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 from cpgym.evaluation import datasets, report
-from cpgym.evaluation.methods import Settings, make_solver
+from cpgym.evaluation.methods import Settings, make_solver, problems_of
+from cpgym.evaluation.problems import problem_of
 from cpgym.evaluation.results import ResultStore
 from cpgym.evaluation.runner import Task, run_local, run_ray
 
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="results/latest", help="output folder; reuse it to resume")
     parser.add_argument("--backend", choices=["local", "ray"], default="local")
     parser.add_argument("--address", default=None, help="Ray cluster address HOST:PORT (default: start a local Ray)")
+    parser.add_argument(
+        "--eval-time-limit", type=float, default=30.0, help="seconds for the exact robust evaluation of a decision"
+    )
     parser.add_argument("--gantt", metavar="INSTANCE", help="draw Gantt charts of every method's schedule for INSTANCE")
     parser.add_argument("--no-plots", action="store_true", help="skip the gap charts")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary printout")
@@ -65,7 +69,7 @@ def evaluate(args: argparse.Namespace) -> Path:
         make_solver(method)  # fail fast on a bad spec, before any work starts
     items = datasets.resolve_all([d.strip() for d in args.datasets.split(",") if d.strip()])
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
-    settings = Settings(threads=threads, seed=args.seed)
+    settings = Settings(threads=threads, seed=args.seed, eval_time_limit=args.eval_time_limit)
     store = ResultStore(args.out)
     (store.out / "config.json").write_text(
         json.dumps(
@@ -81,7 +85,13 @@ def evaluate(args: argparse.Namespace) -> Path:
         )
     )
     done = store.done()
-    tasks = [Task(item, m, settings) for item in items for m in methods if (item.instance.name, m) not in done]
+    applies = {m: problems_of(m) for m in methods}
+    tasks = [
+        Task(item, m, settings)
+        for item in items
+        for m in methods
+        if problem_of(item.instance) in applies[m] and (item.instance.name, m) not in done
+    ]
     if tasks:
         _run(tasks, args, store)
     summary = report.summarise(store.rows)

@@ -8,7 +8,11 @@ A spec is one of:
 * an instance file or a folder of instance files (any layout cpgym reads);
 * a generated set: ``gen:taillard:200x50:10`` (10 instances from Taillard's generator with
   time seeds 1..10 and machine seeds 101..110) or ``gen:uniform:10x10:5`` (durations 1..99,
-  numpy seeds 1..5).
+  numpy seeds 1..5);
+* robust optimization: ``rkp`` (the 504 robust knapsack instances, grouped by correlation
+  class and h, e.g. ``UN-h40``), ``rkp:UN`` (one correlation class), ``cb`` (the 250 capital
+  budgeting instances, grouped by size ``n10``..``n50``), ``cb:n20``, or one ``RKP_...`` /
+  ``CB_...`` name.
 """
 
 from __future__ import annotations
@@ -16,17 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpgym.instances import JobShopInstance, dataset, load, read_instances, taillard, uniform
+from cpgym.instances import dataset, load, read_instances, taillard, uniform
+from cpgym.instances.capital_budgeting import capital_budgeting_names, load_capital_budgeting
 from cpgym.instances.library import FAMILIES
+from cpgym.instances.robust_knapsack import knapsack_names, load_robust_knapsack
+
+RKP_CLASSES = ("UN", "WC", "ASC", "SC")
 
 
 @dataclass(frozen=True)
 class Item:
-    """One instance to evaluate, with the dataset and size group it is reported under."""
+    """One instance to evaluate (job shop, robust knapsack or capital budgeting), with the dataset
+    and group it is reported under."""
 
     dataset: str
     group: str
-    instance: JobShopInstance
+    instance: object
 
 
 def _generated(spec: str) -> list[Item]:
@@ -50,10 +59,37 @@ def _generated(spec: str) -> list[Item]:
     return items
 
 
+def _rkp_item(name: str) -> Item:
+    correlation, h = name.split("_")[1], name.split("_h")[1].split("_")[0]
+    return Item("rkp", f"{correlation}-h{h}", load_robust_knapsack(name))
+
+
+def _cb_item(name: str) -> Item:
+    return Item("cb", name.split("_")[1], load_capital_budgeting(name))
+
+
+def _robust(spec: str) -> list[Item]:
+    kind, _, group = spec.partition(":")
+    if kind == "rkp":
+        if group and group not in RKP_CLASSES:
+            raise ValueError(f"unknown knapsack class {group!r}; known: {', '.join(RKP_CLASSES)}")
+        return [_rkp_item(n) for n in knapsack_names() if not group or n.split("_")[1] == group]
+    items = [_cb_item(n) for n in capital_budgeting_names() if not group or n.split("_")[1] == group]
+    if not items:
+        raise ValueError(f"no capital budgeting instances in group {group!r}; groups: n10, n20, n30, n40, n50")
+    return items
+
+
 def resolve(spec: str) -> list[Item]:
     """Expand one dataset spec into items."""
     if spec.startswith("gen:"):
         return _generated(spec)
+    if spec.partition(":")[0] in ("rkp", "cb"):
+        return _robust(spec)
+    if spec in knapsack_names():
+        return [_rkp_item(spec)]
+    if spec in capital_budgeting_names():
+        return [_cb_item(spec)]
     family, _, size = spec.partition(":")
     if family in FAMILIES:
         return [Item(family, i.size, i) for i in dataset(family, size or None)]

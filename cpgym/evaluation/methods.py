@@ -8,9 +8,13 @@ Specs: ``NAME`` or ``NAME:ARG``.
 * ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts;
 * ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
-  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``.
+  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``;
+* robust optimization (``rkp``, ``cb``): ``ccg:SECONDS`` (column-and-constraint generation with
+  exact second stages), ``neur2ro[:SECONDS]`` (Neur2RO with the shipped value network),
+  ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10).
 
-Adding a method is one function decorated with :func:`register`.
+Adding a method is one function decorated with :func:`register`; the evaluator pairs each
+method only with instances of the problems it declares.
 """
 
 from __future__ import annotations
@@ -28,31 +32,37 @@ from cpgym.instances import JobShopInstance
 
 @dataclass
 class MethodResult:
-    """A method's answer: start times (validated by the runner), status, and its own bound if any."""
+    """A method's answer (validated by the runner), its status, and its own bound if any.
 
-    start_times: np.ndarray | None
+    ``solution``: start times ``(n_jobs, n_machines)`` for job shop, the first-stage decision
+    ``x`` for robust optimization; None when the method found nothing.
+    """
+
+    solution: np.ndarray | None
     status: str
-    bound: int | None = None
+    bound: float | None = None
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resources every method gets: CPU threads and a seed."""
+    """Resources every method gets (CPU threads, a seed) and the robust evaluator's time limit."""
 
     threads: int = 1
     seed: int = 0
+    eval_time_limit: float = 30.0
 
 
-Solver = Callable[[JobShopInstance, Settings], MethodResult]
+Solver = Callable[[object, Settings], MethodResult]
 Factory = Callable[[str | None], Solver]
-_REGISTRY: dict[str, Factory] = {}
+JSSP = ("jssp",)
+_REGISTRY: dict[str, tuple[Factory, tuple[str, ...]]] = {}
 
 
-def register(name: str) -> Callable[[Factory], Factory]:
-    """Register a method factory: ``factory(arg) -> solver(instance, settings) -> MethodResult``."""
+def register(name: str, problems: tuple[str, ...] = JSSP) -> Callable[[Factory], Factory]:
+    """Register a method factory ``factory(arg) -> solver(instance, settings) -> MethodResult``."""
 
     def decorate(factory: Factory) -> Factory:
-        _REGISTRY[name] = factory
+        _REGISTRY[name] = (factory, problems)
         return factory
 
     return decorate
@@ -64,6 +74,49 @@ def _cpsat_solve(instance: JobShopInstance, settings: Settings, time_limit: floa
     result = solve_jobshop(instance, time_limit=time_limit, workers=settings.threads, seed=settings.seed, hint=hint)
     starts = None if result.schedule is None else result.schedule.start_times
     return MethodResult(starts, result.status, result.lower_bound)
+
+
+@register("ccg", problems=("rkp", "cb"))
+def ccg(arg: str | None) -> Solver:
+    time_limit = _seconds(arg, default=60.0)
+
+    def solve(instance, settings: Settings) -> MethodResult:
+        from cpgym.cp_models.ro_ccg import solve_ccg
+
+        result = solve_ccg(instance, time_limit=time_limit)
+        return MethodResult(result.x, result.status, result.bound)
+
+    return solve
+
+
+@register("neur2ro", problems=("rkp", "cb"))
+def neur2ro(arg: str | None) -> Solver:
+    time_limit = _seconds(arg, default=60.0)
+
+    def solve(instance, settings: Settings) -> MethodResult:
+        from cpgym.agents.neur2ro import solve_neur2ro
+        from cpgym.instances.robust_knapsack import RobustKnapsackInstance
+
+        problem = "knapsack" if isinstance(instance, RobustKnapsackInstance) else "capital_budgeting"
+        x, _ = solve_neur2ro(instance, problem, time_limit=time_limit)
+        return MethodResult(x, "heuristic")
+
+    return solve
+
+
+@register("kadapt", problems=("cb",))
+def kadapt(arg: str | None) -> Solver:
+    k = int(arg or 10)
+
+    def solve(instance, settings: Settings) -> MethodResult:
+        from cpgym.instances.capital_budgeting import k_adaptability_results
+
+        decisions = [r.x for r in k_adaptability_results(instance.name) if r.K == k]
+        if not decisions:
+            raise ValueError(f"no K={k} k-adaptability result for {instance.name}")
+        return MethodResult(np.asarray(decisions[0]), "literature")
+
+    return solve
 
 
 def _seconds(arg: str | None, default: float = 10.0) -> float:
@@ -133,19 +186,24 @@ def available() -> list[str]:
     return sorted({*_REGISTRY, *_rule_names(), "gnn", "gnn-sampleN"})
 
 
-def _factory(name: str) -> Factory:
+def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
     if name in _REGISTRY:
         return _REGISTRY[name]
     match = _GNN_PATTERN.match(name)
     if match:
-        return _gnn(int(match.group(1) or 0))
+        return _gnn(int(match.group(1) or 0)), JSSP
     if name in _rule_names():
-        return _rule(name)
+        return _rule(name), JSSP
     raise ValueError(f"unknown method {name!r}; known: {', '.join(available())}")
 
 
+def problems_of(spec: str) -> tuple[str, ...]:
+    """The problems a method spec applies to (``jssp``, ``rkp``, ``cb``)."""
+    return JSSP if "+" in spec else _factory(spec.partition(":")[0])[1]
+
+
 def make_solver(spec: str) -> Solver:
-    """Build the solver of a method spec such as ``cpsat:60``, ``mwkr`` or ``gnn+cpsat:60``."""
+    """Build the solver of a method spec such as ``cpsat:60``, ``mwkr``, ``gnn+cpsat:60`` or ``ccg:60``."""
     if "+" in spec:
         first, _, second = spec.partition("+")
         name, _, arg = second.partition(":")
@@ -155,13 +213,13 @@ def make_solver(spec: str) -> Solver:
 
         def warm_start(instance: JobShopInstance, settings: Settings) -> MethodResult:
             started = time.perf_counter()
-            hint = heuristic(instance, settings).start_times
+            hint = heuristic(instance, settings).solution
             remaining = max(0.0, total - (time.perf_counter() - started))
             result = _cpsat_solve(instance, settings, remaining, hint=hint)
-            if result.start_times is None:  # no time left for CP-SAT: the heuristic's schedule stands
+            if result.solution is None:  # no time left for CP-SAT: the heuristic's schedule stands
                 return MethodResult(hint, "heuristic", result.bound)
             return result
 
         return warm_start
     name, _, arg = spec.partition(":")
-    return _factory(name)(arg or None)
+    return _factory(name)[0](arg or None)

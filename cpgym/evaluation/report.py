@@ -1,28 +1,36 @@
 """Summaries of evaluation rows: Markdown tables per dataset and size group, gap plots, Gantt charts.
 
-Gaps are to the best-known upper bound (bundled bounds table); for instances without one
-(generated sets) they are to the best objective any evaluated method found, and the table
-says so. Rows whose solution failed validation are never counted.
+Gaps are to the best-known objective (job shop: the best-known upper bound of the bundled
+table; robust knapsack: branch-and-price; capital budgeting: the best k-adaptability result);
+for instances without one (generated sets) they are to the best objective any evaluated method
+found, and the table says so. Gaps are positive when worse, whatever the objective sense.
+Rows whose solution failed validation are never counted.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from statistics import mean
+from statistics import mean, median
+
+from cpgym.evaluation.problems import gap_percent
 
 
 def _float(value: str) -> float | None:
     return float(value) if value not in ("", "None", None) else None
 
 
+def _better(a: float, b: float, sense: str) -> float:
+    return min(a, b) if sense == "min" else max(a, b)
+
+
 def _best_found(rows: list[dict]) -> dict[str, float]:
-    """Per instance: the best (smallest) validated objective of any method."""
+    """Per instance: the best validated objective of any method."""
     best: dict[str, float] = {}
     for row in rows:
         if row["valid"] == "True":
             objective = float(row["objective"])
-            best[row["instance"]] = min(objective, best.get(row["instance"], objective))
+            best[row["instance"]] = _better(objective, best.get(row["instance"], objective), row["sense"])
     return best
 
 
@@ -30,9 +38,9 @@ def _references(rows: list[dict], best_found: dict[str, float]) -> dict[str, tup
     """Per instance: (reference objective, "best-known" or "best found")."""
     references = {}
     for row in rows:
-        upper = _float(row["best_known_ub"])
-        if upper:
-            references[row["instance"]] = (upper, "best-known")
+        known = _float(row["best_known"])
+        if known:
+            references[row["instance"]] = (known, "best-known")
         elif row["instance"] in best_found:
             references[row["instance"]] = (best_found[row["instance"]], "best found")
     return references
@@ -48,9 +56,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     summary = []
     for (dataset, group, method), cell in cells.items():
         valid = [r for r in cell if r["valid"] == "True"]
-        gaps = [
-            100.0 * (float(r["objective"]) - references[r["instance"]][0]) / references[r["instance"]][0] for r in valid
-        ]
+        gaps = [gap_percent(float(r["objective"]), references[r["instance"]][0], r["sense"]) for r in valid]
         kinds = {references[r["instance"]][1] for r in valid}
         summary.append(
             {
@@ -60,6 +66,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                 "n": len(cell),
                 "valid": len(valid),
                 "mean_gap": mean(gaps) if gaps else None,
+                "median_gap": median(gaps) if gaps else None,
                 "reference": "/".join(sorted(kinds)),
                 "mean_time": mean(float(r["wall_time"]) for r in cell if r["wall_time"]) if cell else None,
                 "wins": sum(float(r["objective"]) == best_found[r["instance"]] for r in valid),
@@ -88,12 +95,14 @@ def markdown(summary: list[dict]) -> str:
         lines += [
             f"### {dataset}",
             "",
-            "| group | method | n | valid | mean gap % | gap to | mean time s | wins | invalid | errors |",
-            "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+            "| group | method | n | valid | mean gap % | median gap % | gap to | mean time s | wins | invalid "
+            "| errors |",
+            "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
         ]
         for s in (s for s in summary if s["dataset"] == dataset):
             lines.append(
-                f"| {s['group']} | {s['method']} | {s['n']} | {s['valid']} | {_fmt(s['mean_gap'])} | {s['reference']} "
+                f"| {s['group']} | {s['method']} | {s['n']} | {s['valid']} | {_fmt(s['mean_gap'])} "
+                f"| {_fmt(s['median_gap'])} | {s['reference']} "
                 f"| {_fmt(s['mean_time'])} | {s['wins']} | {s['invalid']} | {s['errors']} |"
             )
         lines.append("")

@@ -1,4 +1,4 @@
-"""Run (instance, method) tasks, validate every solution independently, and build result rows.
+"""Run (instance, method) tasks, check every solution independently, and build result rows.
 
 Backends: ``local`` (a process pool; one process per task slot) and ``ray`` (the same task
 function as a Ray remote on a local or remote cluster). Both yield identical rows apart from
@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
+from cpgym.evaluation import problems
 from cpgym.evaluation.datasets import Item
 from cpgym.evaluation.methods import Settings, make_solver
-from cpgym.instances import Schedule, validate_schedule
+from cpgym.instances import Schedule
 
 
 @dataclass(frozen=True)
@@ -25,22 +26,19 @@ class Task:
     settings: Settings
 
 
-def _gap(objective: int | None, upper_bound: int | None) -> float | None:
-    if objective is None or not upper_bound:
-        return None
-    return round(100.0 * (objective - upper_bound) / upper_bound, 4)
-
-
 def run_task(task: Task) -> tuple[dict, dict | None]:
-    """Solve, validate and time one task; never raises (errors become a row with ``error``)."""
+    """Solve, check and time one task; never raises (errors become a row with ``error``)."""
     instance = task.item.instance
+    problem = problems.problem_of(instance)
+    best, best_bound = problems.best_known(instance)
     row = {
         "dataset": task.item.dataset,
         "group": task.item.group,
         "instance": instance.name,
         "method": task.method,
-        "best_known_lb": instance.lower_bound,
-        "best_known_ub": instance.upper_bound,
+        "sense": problems.SENSE[problem],
+        "best_known": best,
+        "best_known_bound": best_bound,
         "threads": task.settings.threads,
         "seed": task.settings.seed,
         "valid": False,
@@ -56,15 +54,23 @@ def run_task(task: Task) -> tuple[dict, dict | None]:
     row["wall_time"] = round(time.perf_counter() - started, 3)
     row["status"] = result.status
     row["method_bound"] = result.bound
-    if result.start_times is None:
+    if result.solution is None:
         return row, None
-    report = validate_schedule(instance, result.start_times)
-    if not report.ok:
+    checked = problems.check(instance, result.solution, task.settings.eval_time_limit)
+    if checked.violations:
         row["status"] = "INVALID"
-        row["error"] = f"{len(report.violations)} violations; first: {report.violations[0]}"
+        row["error"] = f"{len(checked.violations)} violations; first: {checked.violations[0]}"
         return row, None
-    row.update(valid=True, objective=report.makespan, gap_percent=_gap(report.makespan, instance.upper_bound))
-    return row, Schedule(instance, result.start_times).to_dict()
+    gap = problems.gap_percent(checked.objective, best, row["sense"])
+    row.update(
+        valid=True,
+        objective=checked.objective,
+        objective_bound=checked.objective_bound,
+        gap_percent=None if gap is None else round(gap, 4),
+    )
+    if problem == "jssp":
+        return row, Schedule(instance, result.solution).to_dict()
+    return row, {"instance": instance.name, "objective": checked.objective, "x": [int(v) for v in result.solution]}
 
 
 def run_local(tasks: list[Task], processes: int) -> Iterator[tuple[dict, dict | None]]:
