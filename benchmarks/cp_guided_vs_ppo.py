@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from cpgym.agents.cp_guided import EXTRA_SETTINGS, train_cp_guided
-from cpgym.train import OPTIONS, train_jssp, validation_set
+from cpgym.agents.training_setup import validation_set
+from cpgym.train import OPTIONS, train_jssp
 
 ALGOS = {"ppo": train_jssp, "cp-guided": train_cp_guided}
 

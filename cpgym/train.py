@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from cpgym.agents.training_setup import env_kwargs_of, size_of, validation_set
+
 TARGETS = ("jssp",)
-ALGOS = ("ppo",)
+ALGOS = ("ppo", "cp-guided")
 
 
 def _size(text: str) -> str:
@@ -109,11 +111,21 @@ OPTIONS: dict[str, Option] = {
     "ent_coef": Option(0.01, float, "entropy bonus coefficient"),
     "vf_coef": Option(0.5, float, "value loss coefficient"),
     "max_grad_norm": Option(0.5, float, "gradient clipping norm"),
+    "cp_episodes": Option(16, _count, "cp-guided: episodes per iteration (one CP completion each)"),
+    "cp_time_limit": Option(1.0, float, "cp-guided: CP-SAT seconds per completion"),
+    "cp_workers": Option(0, int, "cp-guided: CP-SAT completions run in parallel (0: one per core)"),
+    "cp_threads": Option(1, _count, "cp-guided: CP-SAT threads per completion"),
+    "cp_backend": Option("local", str, "cp-guided: where CP solves run", ("local", "ray")),
+    "ray_address": Option("", str, "cp-guided: Ray cluster address HOST:PORT (empty: start a local Ray)"),
+    "target_kl": Option(0.02, float, "cp-guided: stop an iteration's epochs when approx. KL > 1.5x this (0: never)"),
     "progress_bar": Option(True, _bool, "show a progress bar"),
     "verbose": Option(0, int, "SB3 verbosity (1 prints PPO statistics)"),
 }
 # settings that may differ between a run and its resumption without changing what is learned
-RESUME_OVERRIDABLE = {"timesteps", "n_envs", "vec_env", "device", "progress_bar", "verbose", "val_every"}
+RESUME_OVERRIDABLE = {
+    "timesteps", "n_envs", "vec_env", "device", "progress_bar", "verbose", "val_every",
+    "cp_workers", "cp_threads", "cp_backend", "ray_address",
+}
 
 
 # ---------------------------------------------------------------------------------------- parser
@@ -223,53 +235,18 @@ def run_train(args: argparse.Namespace) -> int:
     """``func`` of the ``train`` subcommand: resolve settings and train; 2 on bad settings."""
     try:
         settings = resolve_settings(args)
-        result = train_jssp(settings, resume=getattr(args, "resume", False))
+        resume = getattr(args, "resume", False)
+        if settings["algo"] == "cp-guided":
+            from cpgym.agents.cp_guided import train_cp_guided
+
+            result = train_cp_guided(settings, resume=resume)
+        else:
+            result = train_jssp(settings, resume=resume)
     except (OSError, ValueError) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))
     return 0
-
-
-def size_of(settings: dict[str, Any]) -> tuple[int, int]:
-    n_jobs, n_machines = settings["size"].split("x")
-    return int(n_jobs), int(n_machines)
-
-
-def env_kwargs_of(settings: dict[str, Any]) -> dict[str, Any]:
-    """The env settings the policy is trained with (saved in its checkpoints)."""
-    return {"mode": settings["mode"], "reward": settings["reward"], "reward_scale": settings["reward_scale"]}
-
-
-def validation_set(settings: dict[str, Any], out: Path) -> tuple[list, list[int], str]:
-    """The fixed validation instances (``uniform``, seeds ``val_seed + i``) and reference makespans.
-
-    References are CP-SAT makespans (``val_time_limit`` s each; optimal or best found) or, with a
-    zero time limit, trivial lower bounds. They are computed once and cached in ``validation.json``.
-    """
-    from cpgym.cp_models.jobshop_cpsat import solve_jobshop
-    from cpgym.instances import uniform
-
-    n_jobs, n_machines = size_of(settings)
-    instances = [
-        uniform(n_jobs, n_machines, settings["duration_low"], settings["duration_high"],
-                seed=settings["val_seed"] + i, name=f"val_{settings['size']}_{settings['val_seed'] + i}")
-        for i in range(settings["val_instances"])
-    ]
-    path = out / "validation.json"
-    names = [instance.name for instance in instances]
-    if path.exists():
-        cached = json.loads(path.read_text())
-        if cached["instances"] == names:
-            return instances, cached["reference"], cached["reference_kind"]
-    if settings["val_time_limit"] > 0:
-        kind = "cpsat"
-        reference = [solve_jobshop(i, time_limit=settings["val_time_limit"], seed=0).makespan for i in instances]
-    else:
-        kind = "trivial_lower_bound"
-        reference = [i.trivial_lower_bound() for i in instances]
-    path.write_text(json.dumps({"instances": names, "reference": reference, "reference_kind": kind}, indent=2))
-    return instances, reference, kind
 
 
 def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]:

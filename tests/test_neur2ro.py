@@ -13,6 +13,7 @@ from ortools.linear_solver import pywraplp
 from cpgym.agents.neur2ro import (
     NetView,
     adversarial_problem,
+    default_model_path,
     main_problem,
     neur2ro_ccg,
     solve_neur2ro,
@@ -29,7 +30,14 @@ from cpgym.agents.neur2ro_data import (
     load_dataset,
 )
 from cpgym.agents.neur2ro_net import NetConfig, Scaling, ValueNet, load_value_net, save_value_net
-from cpgym.agents.neur2ro_train import evaluate_net, split_by_instance, train_value_net
+from cpgym.agents.neur2ro_train import (
+    add_neur2ro_parser,
+    data_config,
+    evaluate_net,
+    run,
+    split_by_instance,
+    train_value_net,
+)
 from cpgym.agents.neur2ro_train import main as train_main
 from cpgym.cp_models.relu_milp import add_relu_network, forward, interval_bounds
 from cpgym.cp_models.ro_capital_budgeting import cb_second_stage
@@ -264,6 +272,23 @@ def test_main_problem_matches_brute_force_knapsack():
     assert objective == pytest.approx(best, rel=1e-6)
 
 
+def test_main_problem_all_mode_is_exact_ccg_main():
+    """``mode="all"``: max_x fs(x) + min_k Q(x, xi_k), all exact."""
+    instance = _knapsack(n=6, seed=3)
+    view = NetView(_tiny_net("knapsack", instance), instance)
+    rng = np.random.default_rng(1)
+    scenarios = [np.zeros(instance.n), *(np.clip(rng.random((2, instance.n)), 0, 0.6))]
+    _, _, objective = main_problem(view, scenarios, 30, mode="all")
+    best = max(
+        instance.first_stage_value(np.array(bits))
+        + min(knapsack_second_stage(instance, np.array(bits), s)[0] for s in scenarios)
+        for bits in itertools.product((0, 1), repeat=instance.n)
+    )
+    assert objective == pytest.approx(best, rel=1e-6)
+    with pytest.raises(ValueError, match="mode"):
+        main_problem(view, scenarios, 30, mode="bogus")
+
+
 def test_main_problem_matches_brute_force_capital_budgeting():
     instance = _cb(n=5, seed=4)
     view = NetView(_tiny_net("capital_budgeting", instance, seed=1), instance)
@@ -307,3 +332,21 @@ def test_ccg_returns_feasible_decision(tmp_path):
         solve_neur2ro(_knapsack(), "knapsack", 5, model_path=path)
     with pytest.raises(FileNotFoundError):
         solve_neur2ro(instance, "capital_budgeting", 5, model_path=tmp_path / "missing.pt")
+
+
+def test_subcommand_registration():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="train.py")
+    add_neur2ro_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["neur2ro", "--problem", "knapsack", "--literature"])
+    assert args.func is run and data_config(args) == DataConfig("knapsack", 500, 10, 50, vertex_fraction=0.0)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["neur2ro", "--problem", "tsp"])
+
+
+@pytest.mark.parametrize("problem", ["knapsack", "capital_budgeting"])
+def test_shipped_models_load(problem):
+    net = load_value_net(default_model_path(problem))
+    assert net.config.problem == problem and net.config.scaling is not None
+    assert default_model_path(problem).with_suffix(".json").is_file()

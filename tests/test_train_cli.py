@@ -2,6 +2,7 @@
 
 import argparse
 import glob
+import json
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_bad_flags_are_rejected():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--size", "10"])
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--algo", "cp-guided"])
+        build_parser().parse_args(["--algo", "sac"])
 
 
 def test_tiny_training_run_checkpoints_logs_and_resumes(tmp_path, capsys):
@@ -76,3 +77,15 @@ def test_tiny_training_run_checkpoints_logs_and_resumes(tmp_path, capsys):
     agent = load_agent(out / "best.pt", device="cpu")
     instance = uniform(7, 5, seed=0)  # another size than trained on
     assert validate_schedule(instance, solve_with_agent(agent, instance).start_times).ok
+
+
+def test_cp_guided_algorithm_runs_from_the_cli(tmp_path, capsys):
+    out = tmp_path / "cpg"
+    argv = ["--algo", "cp-guided", "--out", str(out), "--size", "4x4", "--timesteps", "48", "--mode", "non_delay",
+            "--cp-episodes", "4", "--cp-time-limit", "0.5", "--cp-workers", "1", "--batch-size", "16",
+            "--val-instances", "2", "--val-every", "32", "--val-time-limit", "0", "--device", "cpu",
+            "--no-progress-bar"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["algo"] == "cp-guided" and summary["timesteps"] >= 48
+    assert (out / "best.pt").exists() and list((out / "tb").rglob("events.out.tfevents*"))

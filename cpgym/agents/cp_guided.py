@@ -54,9 +54,10 @@ from torch import nn
 
 from cpgym.agents.checkpoint import build_policy, load_agent, load_trainer_state, read_config, save_agent
 from cpgym.agents.gnn import JobShopGNNPolicy
+from cpgym.agents.training_setup import env_kwargs_of, size_of, validation_set
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
 from cpgym.envs.jobshop import JobShopEnv, UniformGenerator
-from cpgym.instances import JobShopInstance, uniform
+from cpgym.instances import JobShopInstance
 
 ALGO = "cp-guided"
 # settings this algorithm reads beyond those of cpgym.train.OPTIONS: name -> (default, help)
@@ -418,49 +419,12 @@ def with_defaults(settings: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _size(settings: dict[str, Any]) -> tuple[int, int]:
-    n_jobs, n_machines = str(settings["size"]).split("x")
-    return int(n_jobs), int(n_machines)
-
-
-def _env_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
-    return {"mode": settings["mode"], "reward": settings["reward"], "reward_scale": settings["reward_scale"]}
-
-
-def validation_set(settings: dict[str, Any], out: Path) -> tuple[list[JobShopInstance], list[int], str]:
-    """The fixed validation set and its reference makespans, exactly as ``cpgym.train.validation_set``
-    builds and caches them (``OUT/validation.json``), so both algorithms are validated alike.
-
-    (Mirrored here because agents may not import ``cpgym.train``.)
-    """
-    n_jobs, n_machines = _size(settings)
-    instances = [
-        uniform(n_jobs, n_machines, settings["duration_low"], settings["duration_high"],
-                seed=settings["val_seed"] + i, name=f"val_{settings['size']}_{settings['val_seed'] + i}")
-        for i in range(settings["val_instances"])
-    ]
-    path = out / "validation.json"
-    names = [instance.name for instance in instances]
-    if path.exists():
-        cached = json.loads(path.read_text())
-        if cached["instances"] == names:
-            return instances, cached["reference"], cached["reference_kind"]
-    if settings["val_time_limit"] > 0:
-        kind = "cpsat"
-        reference = [solve_jobshop(i, time_limit=settings["val_time_limit"], seed=0).makespan for i in instances]
-    else:
-        kind = "trivial_lower_bound"
-        reference = [i.trivial_lower_bound() for i in instances]
-    path.write_text(json.dumps({"instances": names, "reference": reference, "reference_kind": kind}, indent=2))
-    return instances, reference, kind
-
-
 class _Run:
     """Progress, validation and checkpoints of one training run (the run-folder contract of train_jssp)."""
 
     def __init__(self, policy: JobShopGNNPolicy, settings: dict[str, Any], out: Path, progress: dict, logger) -> None:
         self.policy, self.settings, self.out, self.logger = policy, settings, out, logger
-        self.env_kwargs = _env_kwargs(settings)
+        self.env_kwargs = env_kwargs_of(settings)
         self.instances, self.reference, self.reference_kind = validation_set(settings, out)
         self.trained = int(progress.get("num_timesteps", 0))
         self.iterations = int(progress.get("n_updates", 0))
@@ -504,8 +468,8 @@ class _Run:
 def _new_policy(settings: dict[str, Any]) -> JobShopGNNPolicy:
     from cpgym.envs.jobshop import GRAPH_FEATURES
 
-    n_jobs, n_machines = _size(settings)
-    env = JobShopEnv(generator=UniformGenerator(n_jobs, n_machines), observation="graph", **_env_kwargs(settings))
+    n_jobs, n_machines = size_of(settings)
+    env = JobShopEnv(generator=UniformGenerator(n_jobs, n_machines), observation="graph", **env_kwargs_of(settings))
     config = {"n_features": len(GRAPH_FEATURES), "net_arch": settings["head_layers"],
               **{key: settings[key] for key in ("hidden_dim", "n_layers", "aggr", "activation")}}
     th.manual_seed(settings["seed"])
@@ -545,7 +509,7 @@ def train_cp_guided(settings: dict[str, Any], resume: bool = False) -> dict[str,
         th.set_rng_state(trainer_state["torch_rng"])
     logger = configure(str(out / "tb"), ["tensorboard"] + (["stdout"] if settings["verbose"] else []))
     run = _Run(policy, settings, out, progress, logger)
-    n_jobs, n_machines = _size(settings)
+    n_jobs, n_machines = size_of(settings)
     generator = UniformGenerator(n_jobs, n_machines, settings["duration_low"], settings["duration_high"])
     bar = tqdm(total=settings["timesteps"], initial=run.trained, unit="step", dynamic_ncols=True,
                desc=f"cp-guided {settings['size']}", disable=not settings["progress_bar"])
@@ -582,7 +546,7 @@ def _iteration(
     rng = np.random.default_rng([settings["seed"], iteration])
     instances = [generator(rng) for _ in range(settings["cp_episodes"])]
     sampler = th.Generator(device=policy.device).manual_seed(int(rng.integers(2**62)))
-    env_kwargs = _env_kwargs(settings)
+    env_kwargs = env_kwargs_of(settings)
     episodes = collect_episodes(policy, instances, env_kwargs, sampler)
     prefixes = [int(rng.integers(0, max(1, len(e.trajectory.actions) - 1))) for e in episodes]
     rolled = time.perf_counter()

@@ -131,38 +131,47 @@ def _head(solver, view: NetView, x_part, x_lo, x_hi, xi_part, xi_lo, xi_hi, name
 # ---------------------------------------------------------------- exact second stages (main problem)
 
 def _knapsack_recourse(solver, instance, x, scenarios, z):
-    """``w`` = exact second-stage value of the scenario chosen by ``z`` (maximised)."""
+    """``w`` <= exact second-stage value of the scenario chosen by ``z`` (one ``y``/``r`` copy), or of
+    every scenario (``z is None``: one copy per scenario)."""
     n = instance.n
-    y = [solver.BoolVar(f"y{i}") for i in range(n)]
-    r = [solver.BoolVar(f"r{i}") for i in range(n)]
-    for i in range(n):
-        solver.Add(y[i] <= x[i])
-        solver.Add(r[i] <= y[i])
-    solver.Add(sum(int(instance.weight[i]) * y[i] + int(instance.repair_weight[i]) * r[i] for i in range(n))
-               <= instance.capacity)
     big = float(instance.outsourcing.sum())
     w = solver.NumVar(0.0, big, "w")
-    for xi, zk in zip(scenarios, z):
+    copy = None
+    for k, xi in enumerate(scenarios):
+        if copy is None or z is None:
+            y = [solver.BoolVar(f"y{k}_{i}") for i in range(n)]
+            r = [solver.BoolVar(f"r{k}_{i}") for i in range(n)]
+            for i in range(n):
+                solver.Add(y[i] <= x[i])
+                solver.Add(r[i] <= y[i])
+            solver.Add(sum(int(instance.weight[i]) * y[i] + int(instance.repair_weight[i]) * r[i] for i in range(n))
+                       <= instance.capacity)
+            copy = (y, r)
+        y, r = copy
         loss = instance.degradation * xi
-        value = sum(float(instance.outsourcing[i] - loss[i]) * y[i] + float(loss[i]) * r[i] for i in range(n))
-        solver.Add(w <= value + big * (1 - zk))
+        value = pywraplp.SumArray([float(instance.outsourcing[i] - loss[i]) * y[i] + float(loss[i]) * r[i]
+                                   for i in range(n)])
+        solver.Add(w <= value + (0.0 if z is None else big * (1 - z[k])))
     return w
 
 
 def _cb_recourse(solver, instance, x, scenarios, z):
+    """As :func:`_knapsack_recourse`, plus the robust first-stage budget ``1.5 cbar.x <= B``."""
     n, budget = instance.n, instance.budget
-    solver.Add(sum(1.5 * float(instance.cost[i]) * x[i] for i in range(n)) <= budget)  # robust feasibility
-    y = [solver.BoolVar(f"y{i}") for i in range(n)]
-    for i in range(n):
-        solver.Add(x[i] + y[i] <= 1)
+    solver.Add(sum(1.5 * float(instance.cost[i]) * x[i] for i in range(n)) <= budget)
     big = max(float(instance.revenues(xi).sum()) for xi in scenarios)
     w = solver.NumVar(0.0, big, "w")
-    for xi, zk in zip(scenarios, z):
+    y = None
+    for k, xi in enumerate(scenarios):
+        if y is None or z is None:
+            y = [solver.BoolVar(f"y{k}_{i}") for i in range(n)]
+            for i in range(n):
+                solver.Add(x[i] + y[i] <= 1)
         c, r = instance.costs(xi), instance.revenues(xi)
-        over = max(0.0, float(c.sum()) - budget)
-        solver.Add(sum(float(c[i]) * (x[i] + y[i]) for i in range(n)) <= budget + over * (1 - zk))
-        solver.Add(w <= sum(float(r[i]) * x[i] + float(instance.k * r[i]) * y[i] for i in range(n))
-                   + big * (1 - zk))
+        over = 0.0 if z is None else max(0.0, float(c.sum()) - budget) * (1 - z[k])
+        solver.Add(sum(float(c[i]) * (x[i] + y[i]) for i in range(n)) <= budget + over)
+        slack = 0.0 if z is None else big * (1 - z[k])
+        solver.Add(w <= sum(float(r[i]) * x[i] + float(instance.k * r[i]) * y[i] for i in range(n)) + slack)
     return w
 
 
@@ -188,20 +197,32 @@ def x_embedding_milp(solver, view: NetView, x: list):
     return add_relu_network(solver, agg, lo, hi, view.rho_x, relu_last=True, name="rx")
 
 
-def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float):
+MAIN_MODES = ("selected", "all")
+
+
+def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, mode: str = "selected"):
     """Solve the main problem; returns ``(x, predicted worst value (scaled) over scenarios, MILP objective)``,
-    or ``None`` when SCIP found no solution within the time limit."""
+    or ``None`` when SCIP found no solution within the time limit.
+
+    ``mode="selected"`` (Neur2RO): the network picks the worst scenario, whose second stage is
+    exact. ``mode="all"`` (variant): exact second stages for every scenario (classical CCG main
+    problem, no network inside; the network then only drives the adversary).
+    """
+    if mode not in MAIN_MODES:
+        raise ValueError(f"unknown main-problem mode {mode!r}; use one of {MAIN_MODES}")
     solver = _solver(time_limit)
     x = [solver.BoolVar(f"x{i}") for i in range(view.n)]
-    emb = x_embedding_milp(solver, view, x)
-    preds = []
-    for k, xi in enumerate(scenarios):
-        e = view.xi_embedding(xi)
-        preds.append(_head(solver, view, emb.outputs, emb.lower, emb.upper, list(e), e, e, f"h{k}"))
-    t_lo = min(p[1] for p in preds)
-    if len(scenarios) == 1:
+    if mode == "all":
+        z = None
+    elif len(scenarios) == 1:  # nothing to select: the network plays no part
         z = [1]
     else:
+        emb = x_embedding_milp(solver, view, x)
+        preds = []
+        for k, xi in enumerate(scenarios):
+            e = view.xi_embedding(xi)
+            preds.append(_head(solver, view, emb.outputs, emb.lower, emb.upper, list(e), e, e, f"h{k}"))
+        t_lo = min(p[1] for p in preds)
         z = [solver.BoolVar(f"z{k}") for k in range(len(scenarios))]
         solver.Add(sum(z) == 1)
         t = solver.NumVar(t_lo, min(p[2] for p in preds), "t")
@@ -351,7 +372,8 @@ def _forward_item(pre_activation: np.ndarray, rest) -> np.ndarray:
 # ---------------------------------------------------------------- CCG driver
 
 def neur2ro_ccg(net: ValueNet, instance, time_limit: float = 60.0, tol: float = 1e-4, max_iterations: int = 50,
-                main_share: float = 0.25, adversary_share: float = 0.1) -> tuple[np.ndarray, dict]:
+                main_share: float = 0.25, adversary_share: float = 0.1,
+                mode: str = "selected") -> tuple[np.ndarray, dict]:
     """ML-driven CCG; returns the first-stage ``x`` and an info dict (iterations, scenarios, times).
 
     Each main (adversarial) MILP gets at most ``main_share`` (``adversary_share``) of
@@ -370,9 +392,10 @@ def neur2ro_ccg(net: ValueNet, instance, time_limit: float = 60.0, tol: float = 
     while iterations < max_iterations and left(1.0) > 0:
         iterations += 1
         tic = time.perf_counter()
-        solved = main_problem(view, scenarios, left(main_share))
+        solved = main_problem(view, scenarios, left(main_share), mode)
         clock["main"] += time.perf_counter() - tic
         if solved is None:  # no incumbent in time: keep the previous x
+            status = "main_time_limit"
             break
         x, predicted, _ = solved
         if left(1.0) <= 0:
@@ -407,11 +430,13 @@ def default_model_path(problem: str) -> Path:
     return models_dir() / DEFAULT_MODELS[problem]
 
 
-def solve_neur2ro(instance, problem: str, time_limit: float = 60.0, model_path=None) -> tuple[np.ndarray, dict]:
+def solve_neur2ro(instance, problem: str, time_limit: float = 60.0, model_path=None,
+                  mode: str = "selected") -> tuple[np.ndarray, dict]:
     """Neur2RO decision for ``instance`` (``problem`` = ``"knapsack"`` or ``"capital_budgeting"``).
 
     ``model_path``: a ``.pt`` state dict with its ``.json`` config next to it; default: the
-    shipped model of the problem. Returns ``(x, info)``; score ``x`` with the exact evaluator.
+    shipped model of the problem. ``mode``: main-problem form (see :func:`main_problem`).
+    Returns ``(x, info)``; score ``x`` with the exact evaluator.
     """
     path = Path(model_path) if model_path is not None else default_model_path(problem)
     if not path.with_suffix(".pt").is_file():
@@ -420,6 +445,6 @@ def solve_neur2ro(instance, problem: str, time_limit: float = 60.0, model_path=N
     net = _cached_net(str(path.with_suffix(".pt").resolve()))
     if net.config.problem != problem:
         raise ValueError(f"model {path} was trained for {net.config.problem!r}, not {problem!r}")
-    x, info = neur2ro_ccg(net, instance, time_limit)
-    info["model"] = str(path)
+    x, info = neur2ro_ccg(net, instance, time_limit, mode=mode)
+    info["model"], info["mode"] = str(path), mode
     return x, info

@@ -1,0 +1,53 @@
+"""Pieces shared by the job-shop training algorithms (MaskablePPO in ``cpgym.train`` and
+CP-guided training in :mod:`cpgym.agents.cp_guided`): instance size, env settings and the fixed
+validation set with its cached reference makespans."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cpgym.cp_models.jobshop_cpsat import solve_jobshop
+from cpgym.instances import JobShopInstance, uniform
+
+
+def size_of(settings: dict[str, Any]) -> tuple[int, int]:
+    """``(n_jobs, n_machines)`` of a ``"10x10"`` size setting."""
+    n_jobs, n_machines = str(settings["size"]).split("x")
+    return int(n_jobs), int(n_machines)
+
+
+def env_kwargs_of(settings: dict[str, Any]) -> dict[str, Any]:
+    """The env settings the policy is trained with (saved in its checkpoints)."""
+    return {"mode": settings["mode"], "reward": settings["reward"], "reward_scale": settings["reward_scale"]}
+
+
+def validation_set(settings: dict[str, Any], out: Path) -> tuple[list[JobShopInstance], list[int], str]:
+    """The fixed validation instances (``uniform``, seeds ``val_seed + i``) and reference makespans.
+
+    References are CP-SAT makespans (``val_time_limit`` s each; optimal or best found) or, with a
+    zero time limit, trivial lower bounds. They are computed once and cached in ``validation.json``.
+    """
+    n_jobs, n_machines = size_of(settings)
+    instances = [
+        uniform(
+            n_jobs, n_machines, settings["duration_low"], settings["duration_high"],
+            seed=settings["val_seed"] + i, name=f"val_{settings['size']}_{settings['val_seed'] + i}",
+        )
+        for i in range(settings["val_instances"])
+    ]
+    path = out / "validation.json"
+    names = [instance.name for instance in instances]
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached["instances"] == names:
+            return instances, cached["reference"], cached["reference_kind"]
+    if settings["val_time_limit"] > 0:
+        kind = "cpsat"
+        reference = [solve_jobshop(i, time_limit=settings["val_time_limit"], seed=0).makespan for i in instances]
+    else:
+        kind = "trivial_lower_bound"
+        reference = [i.trivial_lower_bound() for i in instances]
+    path.write_text(json.dumps({"instances": names, "reference": reference, "reference_kind": kind}, indent=2))
+    return instances, reference, kind
