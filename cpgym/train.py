@@ -162,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python train.py ...``."""
+    """Entry point of ``python train.py ...`` (``python train.py neur2ro ...`` trains a Neur2RO value network)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["neur2ro"]:
+        from cpgym.agents.neur2ro_train import main as train_neur2ro
+
+        train_neur2ro(argv[1:])
+        return 0
     args = build_parser().parse_args(argv)
     return args.func(args)
 
