@@ -16,9 +16,12 @@ MILP (:mod:`cpgym.cp_models.relu_milp`):
   set. The ``x`` embedding is a constant; every item's ``phi_xi`` has an affine first layer in the
   scenario variables and is encoded item by item. Knapsack: ``xi_i`` is a variable only for the
   chosen items (``Q`` ignores the others, which are fixed to 0, as in the training data), with
-  ``sum xi <= Gamma``; capital budgeting: ``xi in [-1, 1]^4``.
+  ``sum xi <= Gamma``; capital budgeting: ``xi in [-1, 1]^4``. The MILP (time-capped) is compared with a
+  heuristic (sampled scenarios refined by projected gradient on the network); the lower prediction wins.
 * Iterate until the adversary's prediction is no lower than the main problem's worst predicted
-  value (within ``tol`` of the label range) or the time limit; return the last main-problem ``x``.
+  value (within ``tol`` of the label range) or the time limit; return the last main-problem ``x``
+  (kept from the previous iteration when SCIP's time-capped incumbent is worse on the main objective).
+  ``mode="all"`` is a variant with exact second stages for every scenario in the main problem.
   The caller scores ``x`` with the exact evaluators (``evaluate_knapsack`` /
   ``evaluate_capital_budgeting``).
 """
@@ -37,6 +40,8 @@ from cpgym.agents.neur2ro_data import get_problem
 from cpgym.agents.neur2ro_net import ValueNet, load_value_net
 from cpgym.agents.shipped import models_dir
 from cpgym.cp_models.relu_milp import add_relu_network
+from cpgym.cp_models.ro_capital_budgeting import cb_second_stage
+from cpgym.cp_models.ro_knapsack import knapsack_second_stage
 
 DEFAULT_MODELS = {"knapsack": "neur2ro_knapsack.pt", "capital_budgeting": "neur2ro_capital_budgeting.pt"}
 
@@ -118,10 +123,6 @@ def _solver(time_limit: float) -> pywraplp.Solver:
     return solver
 
 
-def _value(v) -> float:
-    return float(v) if isinstance(v, (int, float)) else float(v.solution_value())
-
-
 def _head(solver, view: NetView, x_part, x_lo, x_hi, xi_part, xi_lo, xi_hi, name: str):
     enc = add_relu_network(solver, [*x_part, *xi_part], np.concatenate([x_lo, xi_lo]),
                            np.concatenate([x_hi, xi_hi]), view.head, relu_last=False, name=name)
@@ -200,9 +201,24 @@ def x_embedding_milp(solver, view: NetView, x: list):
 MAIN_MODES = ("selected", "all")
 
 
-def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, mode: str = "selected"):
+def main_objective(view: NetView, x: np.ndarray, scenarios: list[np.ndarray], mode: str = "selected") -> float:
+    """The main problem's objective at a given ``x``, computed outside the MILP with the exact second stage."""
+    if view.problem.name == "capital_budgeting" and not view.instance.robust_feasible(x):
+        return -np.inf
+    if mode == "all":
+        chosen = scenarios
+    else:
+        chosen = [scenarios[int(np.argmin([view.predict(x, xi) for xi in scenarios]))]]
+    exact = knapsack_second_stage if view.problem.name == "knapsack" else cb_second_stage
+    first = view.instance.first_stage_value(x) if view.problem.name == "knapsack" else 0.0
+    return first + min(exact(view.instance, x, xi)[0] for xi in chosen)
+
+
+def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, mode: str = "selected",
+                 hint: np.ndarray | None = None):
     """Solve the main problem; returns ``(x, predicted worst value (scaled) over scenarios, MILP objective)``,
-    or ``None`` when SCIP found no solution within the time limit.
+    or ``None`` when SCIP found no solution within the time limit. ``hint``: a first-stage decision
+    passed to SCIP as a (partial) starting solution.
 
     ``mode="selected"`` (Neur2RO): the network picks the worst scenario, whose second stage is
     exact. ``mode="all"`` (variant): exact second stages for every scenario (classical CCG main
@@ -231,6 +247,8 @@ def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, 
             solver.Add(t >= v - (v_hi - t_lo) * (1 - zk))
     w = _RECOURSE[view.problem.name](solver, view.instance, x, scenarios, z)
     solver.Maximize(_first_stage(view, x) + w)
+    if hint is not None:
+        solver.SetHint(x, [float(v) for v in hint])
     if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return None
     x_val = np.array([round(v.solution_value()) for v in x], dtype=np.int64)
@@ -392,11 +410,15 @@ def neur2ro_ccg(net: ValueNet, instance, time_limit: float = 60.0, tol: float = 
     while iterations < max_iterations and left(1.0) > 0:
         iterations += 1
         tic = time.perf_counter()
-        solved = main_problem(view, scenarios, left(main_share), mode)
-        clock["main"] += time.perf_counter() - tic
+        solved = main_problem(view, scenarios, left(main_share), mode, hint=x if iterations > 1 else None)
         if solved is None:  # no incumbent in time: keep the previous x
             status = "main_time_limit"
             break
+        if iterations > 1 and main_objective(view, x, scenarios, mode) > main_objective(
+            view, solved[0], scenarios, mode
+        ):  # SCIP's incumbent is worse than the previous decision: keep that one
+            solved = (x, min(view.predict(x, xi) for xi in scenarios), None)
+        clock["main"] += time.perf_counter() - tic
         x, predicted, _ = solved
         if left(1.0) <= 0:
             break

@@ -4,8 +4,7 @@ Problems (:data:`PROBLEMS`) define the item features of the value network and th
 
 * ``knapsack``: instances from :func:`generate_robust_knapsack` (n in 20..80 step 10, random
   correlation / h / delta / dev); decisions ``x_i ~ Bernoulli(1 - p)``, ``p ~ U(0, 1)``; scenarios,
-  restricted to the
-  chosen items ``S = {i : x_i = 1}`` (``Q`` does not depend on ``xi_i`` for ``x_i = 0``, so those
+  restricted to the chosen items ``S = {i : x_i = 1}`` (``Q`` does not depend on ``xi_i`` for ``x_i = 0``, so those
   are 0 in the data and in the adversarial problem): the literature's ``xi_S = b u / sum(u)``,
   ``u ~ U(0,1)^|S|``, ``b ~ U(1/Gamma, Gamma)``, clipped to ``[0, 1]`` so that ``xi`` lies in
   ``Xi = {xi in [0,1]^n : sum xi <= Gamma}``; a fraction ``vertex_fraction`` of the scenarios

@@ -67,11 +67,11 @@ def evaluate_net(net: ValueNet, ds: Dataset, index: np.ndarray, batch_size: int 
 
 def train_value_net(
     ds: Dataset,
-    phi_hidden: tuple[int, ...] = (16,),
-    embed_dim: int = 12,
-    rho_hidden: tuple[int, ...] = (16,),
+    phi_hidden: tuple[int, ...] = (32,),
+    embed_dim: int = 16,
+    rho_hidden: tuple[int, ...] = (32,),
     head_hidden: tuple[int, ...] = (32,),
-    epochs: int = 30,
+    epochs: int = 40,
     batch_size: int = 256,
     lr: float = 1e-3,
     seed: int = 0,
@@ -148,19 +148,19 @@ def add_neur2ro_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--problem", required=True, choices=sorted(PROBLEMS))
     data = parser.add_argument_group("data (defaults fit 2 cores in a few minutes)")
     data.add_argument("--data-dir", type=Path, default=None, help="default runs/neur2ro/data_<problem>")
-    data.add_argument("--instances", type=int, default=None, help="default 200 (knapsack) / 40 (capital budgeting)")
+    data.add_argument("--instances", type=int, default=None, help="default 200 (knapsack) / 150 (capital budgeting)")
     data.add_argument("--decisions", type=int, default=10)
-    data.add_argument("--scenarios", type=int, default=None, help="default 25 (knapsack) / 10 (capital budgeting)")
+    data.add_argument("--scenarios", type=int, default=None, help="default 25 (knapsack) / 20 (capital budgeting)")
     data.add_argument("--vertex-fraction", type=float, default=0.3, help="knapsack: share of vertex scenarios")
     data.add_argument("--literature", action="store_true", help="500 instances x 10 decisions x 50 scenarios, "
                       "literature scenario sampling (vertex fraction 0)")
     data.add_argument("--workers", type=int, default=2)
     net = parser.add_argument_group("network and training")
-    net.add_argument("--phi-hidden", type=int, nargs="*", default=[16])
-    net.add_argument("--embed-dim", type=int, default=12)
-    net.add_argument("--rho-hidden", type=int, nargs="*", default=[16])
+    net.add_argument("--phi-hidden", type=int, nargs="*", default=[32])
+    net.add_argument("--embed-dim", type=int, default=16)
+    net.add_argument("--rho-hidden", type=int, nargs="*", default=[32])
     net.add_argument("--head-hidden", type=int, nargs="*", default=[32])
-    net.add_argument("--epochs", type=int, default=30)
+    net.add_argument("--epochs", type=int, default=40)
     net.add_argument("--batch-size", type=int, default=256)
     net.add_argument("--lr", type=float, default=1e-3)
     net.add_argument("--seed", type=int, default=0)
@@ -187,9 +187,9 @@ def data_config(args: argparse.Namespace) -> DataConfig:
         return DataConfig(args.problem, 500, 10, 50, vertex_fraction=0.0, seed=args.seed)
     return DataConfig(
         args.problem,
-        instances=args.instances or (200 if knapsack else 40),
+        instances=args.instances or (200 if knapsack else 150),
         decisions=args.decisions,
-        scenarios=args.scenarios or (25 if knapsack else 10),
+        scenarios=args.scenarios or (25 if knapsack else 20),
         vertex_fraction=args.vertex_fraction if knapsack else 0.0,
         seed=args.seed,
     )
