@@ -153,7 +153,12 @@ def _load_agent(path: str | None, threads: int):
     import torch
 
     from cpgym.agents.checkpoint import load_agent
+    from cpgym.agents.shipped import shipped_model_path
 
+    if path is None:
+        path = shipped_model_path()
+        if path is None:
+            raise FileNotFoundError("cpgym ships no GNN model; pass one as gnn:PATH")
     torch.set_num_threads(threads)
     return load_agent(path, device="cpu")
 

@@ -1,0 +1,28 @@
+"""The pretrained models shipped as package data load safely and produce valid solutions."""
+
+import csv
+
+from cpgym.agents.shipped import models_dir, shipped_model_path
+from cpgym.evaluate import default_methods
+from cpgym.evaluation.methods import Settings, make_solver
+from cpgym.instances import load, validate_schedule
+
+
+def test_shipped_gnn_is_used_by_default_and_solves_any_size():
+    assert shipped_model_path() is not None
+    assert ",gnn," in default_methods()
+    solver = make_solver("gnn")
+    for name in ("ft06", "ta01", "ta41"):  # trained on 10x10; 6x6, 15x15 and 30x20 must work unchanged
+        instance = load(name)
+        result = solver(instance, Settings(threads=1))
+        report = validate_schedule(instance, result.solution)
+        assert report.ok, report.violations
+        assert report.makespan >= instance.lower_bound
+
+
+def test_shipped_gnn_comes_with_its_config_and_validation_curve():
+    with open(models_dir() / "jssp_gnn.validation.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 10
+    assert min(float(r["val_mean_makespan"]) for r in rows) < float(rows[0]["val_mean_makespan"])
+    assert (models_dir() / "jssp_gnn.settings.json").exists()
