@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cpgym.agents.training_setup import env_kwargs_of, size_of, validation_set
+from cpgym.agents.training_setup import env_kwargs_of, prepare_run_folder, size_of, validation_set
 
 TARGETS = ("jssp",)
 ALGOS = ("ppo", "cp-guided")
@@ -265,19 +265,11 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
-    from cpgym.agents.checkpoint import load_agent, load_trainer_state, policy_kwargs, read_config
+    from cpgym.agents.checkpoint import load_agent, load_trainer_state, policy_kwargs
     from cpgym.agents.gnn import JobShopGNNPolicy
     from cpgym.envs.jobshop import JobShopEnv, UniformGenerator
 
-    out = Path(settings["out"])
-    last = out / "last.pt"
-    if resume and not last.exists():
-        raise ValueError(f"{last}: cannot resume, no checkpoint saved yet")
-    if not resume and (last.exists() or (out / "settings.json").exists()):
-        raise ValueError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
-    progress = read_config(last)["training"] if resume else {}
+    out, last, progress = prepare_run_folder(settings, resume)
     trained = int(progress.get("num_timesteps", 0))
 
     n_jobs, n_machines = size_of(settings)

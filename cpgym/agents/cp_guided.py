@@ -37,7 +37,6 @@ Details and measurements: ``docs/cp_guided.md``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -52,9 +51,9 @@ import numpy as np
 import torch as th
 from torch import nn
 
-from cpgym.agents.checkpoint import build_policy, load_agent, load_trainer_state, read_config, save_agent
+from cpgym.agents.checkpoint import build_policy, load_agent, load_trainer_state, save_agent
 from cpgym.agents.gnn import JobShopGNNPolicy
-from cpgym.agents.training_setup import env_kwargs_of, size_of, validation_set
+from cpgym.agents.training_setup import env_kwargs_of, prepare_run_folder, size_of, validation_set
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
 from cpgym.envs.jobshop import JobShopEnv, UniformGenerator
 from cpgym.instances import JobShopInstance
@@ -491,15 +490,7 @@ def train_cp_guided(settings: dict[str, Any], resume: bool = False) -> dict[str,
     from tqdm import tqdm
 
     settings = with_defaults(settings)
-    out = Path(settings["out"])
-    last = out / "last.pt"
-    if resume and not last.exists():
-        raise ValueError(f"{last}: cannot resume, no checkpoint saved yet")
-    if not resume and (last.exists() or (out / "settings.json").exists()):
-        raise ValueError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
-    progress = read_config(last)["training"] if resume else {}
+    out, last, progress = prepare_run_folder(settings, resume)
 
     policy = _new_policy(settings)
     if resume:

@@ -23,6 +23,22 @@ def env_kwargs_of(settings: dict[str, Any]) -> dict[str, Any]:
     return {"mode": settings["mode"], "reward": settings["reward"], "reward_scale": settings["reward_scale"]}
 
 
+def prepare_run_folder(settings: dict[str, Any], resume: bool) -> tuple[Path, Path, dict[str, Any]]:
+    """Create (or check, when resuming) the run folder; return it, its ``last.pt`` and the saved
+    training progress (empty for a new run). A new run never overwrites an existing one."""
+    from cpgym.agents.checkpoint import read_config
+
+    out = Path(settings["out"])
+    last = out / "last.pt"
+    if resume and not last.exists():
+        raise ValueError(f"{last}: cannot resume, no checkpoint saved yet")
+    if not resume and (last.exists() or (out / "settings.json").exists()):
+        raise ValueError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+    return out, last, read_config(last)["training"] if resume else {}
+
+
 def validation_set(settings: dict[str, Any], out: Path) -> tuple[list[JobShopInstance], list[int], str]:
     """The fixed validation instances (``uniform``, seeds ``val_seed + i``) and reference makespans.
 

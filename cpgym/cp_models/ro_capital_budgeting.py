@@ -25,18 +25,11 @@ import time
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from cpgym.cp_models.ro_common import OPTIMAL, TIME_LIMIT, RobustEvaluation, converged
+from cpgym.cp_models.ro_common import OPTIMAL, TIME_LIMIT, RobustEvaluation, as_binary, converged
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, evaluation_scenarios
 
 INFEASIBLE = "infeasible"
 _EPS_BUDGET = 1e-4  # the adversary makes a pooled y infeasible only by exceeding the budget by this much
-
-
-def _as_binary(x, n: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.int64).reshape(-1)
-    if x.shape != (n,) or not np.isin(x, (0, 1)).all():
-        raise ValueError(f"first-stage decision must be a 0/1 vector of length {n}, got {x.tolist()}")
-    return x
 
 
 def cb_value(instance: CapitalBudgetingInstance, x, y, xi) -> float:
@@ -98,7 +91,7 @@ def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp
     alone exceeds the budget in scenario ``xi``. ``solver``: ``"dp"`` (default, exact
     Pareto-frontier DP on the float data, ~8 ms for n = 50) or ``"scip"`` (MIP, ~50 ms).
     """
-    x = _as_binary(x, instance.n)
+    x = as_binary(x, instance.n)
     xi = np.asarray(xi, dtype=float)
     costs, revenues = instance.costs(xi), instance.revenues(xi)
     y = np.zeros(instance.n, dtype=np.int64)
@@ -172,7 +165,7 @@ def evaluate_capital_budgeting(
     or the time limit; both bounds are returned either way.
     """
     start = time.perf_counter()
-    x = _as_binary(x, instance.n)
+    x = as_binary(x, instance.n)
     if not instance.robust_feasible(x):
         return _infeasible(instance, start)
     limit = np.inf if time_limit is None else time_limit
@@ -218,7 +211,7 @@ def sampled_capital_budgeting(
     best value found.
     """
     start = time.perf_counter()
-    x = _as_binary(x, instance.n)
+    x = as_binary(x, instance.n)
     if not instance.robust_feasible(x):
         return _infeasible(instance, start)
     given = evaluation_scenarios(instance.name) if scenarios is None else np.asarray(scenarios, float)
@@ -246,4 +239,4 @@ def sampled_capital_budgeting(
 
 def robust_feasible(instance: CapitalBudgetingInstance, x) -> bool:
     """First-stage robust feasibility ``1.5 cbar.x <= B``."""
-    return instance.robust_feasible(_as_binary(x, instance.n))
+    return instance.robust_feasible(as_binary(x, instance.n))

@@ -61,6 +61,14 @@ class CCGResult:
         }
 
 
+def as_binary(x, n: int) -> np.ndarray:
+    """A first-stage decision as an int 0/1 vector of length ``n``; ValueError otherwise."""
+    x = np.asarray(x, dtype=np.int64).reshape(-1)
+    if x.shape != (n,) or not np.isin(x, (0, 1)).all():
+        raise ValueError(f"first-stage decision must be a 0/1 vector of length {n}, got {x.tolist()}")
+    return x
+
+
 def converged(lower: float, upper: float, tol: float) -> bool:
     """Bounds meet: ``upper - lower <= tol * max(1, |upper|)``."""
     return upper - lower <= tol * max(1.0, abs(upper))

@@ -29,18 +29,11 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
-from cpgym.cp_models.ro_common import OPTIMAL, TIME_LIMIT, RobustEvaluation, converged
+from cpgym.cp_models.ro_common import OPTIMAL, TIME_LIMIT, RobustEvaluation, as_binary, converged
 from cpgym.instances.robust_knapsack import RobustKnapsackInstance
 
 CPSAT_SCALE = 10**6
 STABILISATION = 0.5  # in-out separation point: worst + 0.5 (xi_lp - worst)
-
-
-def _as_binary(x, n: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.int64).reshape(-1)
-    if x.shape != (n,) or not np.isin(x, (0, 1)).all():
-        raise ValueError(f"first-stage decision must be a 0/1 vector of length {n}, got {x.tolist()}")
-    return x
 
 
 def second_stage_value(instance: RobustKnapsackInstance, xi, y, r) -> float:
@@ -115,7 +108,7 @@ def knapsack_second_stage(
     ``instance.first_stage_value(x) + value``. ``solver`` is ``"dp"`` or ``"cpsat"``
     (see the module docstring for the CP-SAT rounding bound).
     """
-    x = _as_binary(x, instance.n)
+    x = as_binary(x, instance.n)
     xi = np.asarray(xi, dtype=float)
     items = np.flatnonzero(x)
     if solver == "dp":
@@ -191,7 +184,7 @@ def evaluate_knapsack(
     (status ``"optimal"``) or at the time limit (``"time_limit"``, both bounds valid).
     """
     start = time.perf_counter()
-    x = _as_binary(x, instance.n)
+    x = as_binary(x, instance.n)
     fs = instance.first_stage_value(x)
     lp = _AdversaryLP(instance, np.flatnonzero(x))
     worst = np.zeros(instance.n)
@@ -229,7 +222,7 @@ def sampled_knapsack(
     lie inside Xi); cheap, for RL training rewards.
     """
     start = time.perf_counter()
-    x = _as_binary(x, instance.n)
+    x = as_binary(x, instance.n)
     rng = np.random.default_rng(seed)
     scenarios = [np.zeros(instance.n)]
     whole, frac = int(np.floor(instance.gamma)), instance.gamma - np.floor(instance.gamma)
