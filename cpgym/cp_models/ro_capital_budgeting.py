@@ -30,6 +30,11 @@ from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, evaluati
 
 INFEASIBLE = "infeasible"
 _EPS_BUDGET = 1e-4  # the adversary makes a pooled y infeasible only by exceeding the budget by this much
+SEED_SCENARIOS = 256  # uniform draws whose exact second stages seed the pool of the exact evaluation
+NEIGHBOURS = 8  # extra second stages solved around each adversarial scenario
+ACTIVE_SEEDS = 32  # the y's of this many lowest-valued seed scenarios start in the MILP pool
+ACTIVATE = 64  # further points around it where the best pooled y joins the MILP pool
+WINDOW = 0.02  # the adversarial MILP looks for scenarios at most this fraction below the upper bound
 
 
 def cb_value(instance: CapitalBudgetingInstance, x, y, xi) -> float:
@@ -125,25 +130,56 @@ def _affine(instance: CapitalBudgetingInstance, x: np.ndarray, y: np.ndarray):
     return float(w.sum()), instance.psi.T @ w / 2, float(v.sum()), instance.phi.T @ v / 2
 
 
-def _adversary(instance: CapitalBudgetingInstance, x: np.ndarray, pool: list[np.ndarray], time_limit: float):
-    """``min_{xi, t} t`` s.t. each pooled ``y`` bounds ``t`` or exceeds the budget. Returns (xi, bound)."""
+def _adversary(
+    instance: CapitalBudgetingInstance,
+    x: np.ndarray,
+    pool: list[np.ndarray],
+    time_limit: float,
+    t_lower: float = -np.inf,
+    t_upper: float = np.inf,
+):
+    """``min_{xi, t} t`` s.t. each pooled ``y`` bounds ``t`` or exceeds the budget. Returns (xi, bound, status).
+
+    ``t`` is restricted to ``[t_lower, t_upper]`` (default: unrestricted), so the model computes
+    ``min(t_upper, max(t_lower, min_xi f(xi)))`` with ``f`` the best pooled revenue; the big-M constants
+    are derived from the box of ``xi`` and these limits (a pooled ``y`` whose revenue never exceeds
+    ``t_lower`` is left out, one whose revenue always exceeds ``t_upper`` must be over budget, one that
+    always fits needs no binary). ``xi`` is ``None`` when no ``t`` in the range is feasible
+    (``min f > t_upper``); ``bound`` is then ``t_upper``.
+    """
     solver = pywraplp.Solver.CreateSolver("SCIP")
+    solver.SetNumThreads(1)
     solver.SetTimeLimit(max(1, int(time_limit * 1000)))
     xi = [solver.NumVar(-1.0, 1.0, f"xi{j}") for j in range(instance.xi_dim)]
-    t = solver.NumVar(-solver.infinity(), solver.infinity(), "t")
     r0, r1, _, _ = _affine(instance, x, np.zeros_like(x))
-    floor = r0 - np.abs(r1).sum()  # t >= revenue of y = 0, always feasible for a robust x
-    solver.Add(t >= r0 + sum(float(g) * v for g, v in zip(r1, xi)))
-    budget = instance.budget
+    t_lower = max(t_lower, r0 - np.abs(r1).sum())  # t >= revenue of y = 0, always feasible for a robust x
+    t = solver.NumVar(t_lower, min(t_upper, solver.infinity()), "t")
+
+    def affine(c0, c1):
+        return c0 + sum(float(g) * v for g, v in zip(c1, xi))
+
+    solver.Add(t >= affine(r0, r1))
+    over = instance.budget + _EPS_BUDGET  # "infeasible" means cost >= over
     for k, y in enumerate(pool):
         q0, q1, c0, c1 = _affine(instance, x, y)
-        z = solver.BoolVar(f"z{k}")
-        big_r = q0 + np.abs(q1).sum() - floor
-        big_c = budget + _EPS_BUDGET - (c0 - np.abs(c1).sum())
-        solver.Add(t >= q0 + sum(float(g) * v for g, v in zip(q1, xi)) - big_r * (1 - z))
-        solver.Add(c0 + sum(float(g) * v for g, v in zip(c1, xi)) >= budget + _EPS_BUDGET - big_c * z)
+        rev_max, rev_min = q0 + np.abs(q1).sum(), q0 - np.abs(q1).sum()
+        cost_max, cost_min = c0 + np.abs(c1).sum(), c0 - np.abs(c1).sum()
+        if rev_max <= t_lower or cost_min >= over:
+            continue  # never binding, or never fits
+        if rev_min > t_upper:
+            solver.Add(affine(c0, c1) >= over)
+        elif cost_max < over:
+            solver.Add(t >= affine(q0, q1))
+        else:
+            z = solver.BoolVar(f"z{k}")
+            solver.Add(t >= affine(q0, q1) - (rev_max - t_lower) * (1 - z))
+            solver.Add(affine(c0, c1) >= over - (over - cost_min) * z)
     solver.Minimize(t)
     status = solver.Solve()
+    if status == pywraplp.Solver.INFEASIBLE:
+        return None, t_upper, status
+    if status == pywraplp.Solver.NOT_SOLVED:  # time limit before any solution: no information
+        return None, -np.inf, status
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         raise RuntimeError(f"adversarial MILP failed with SCIP status {status}")
     bound = solver.Objective().BestBound() if status == pywraplp.Solver.FEASIBLE else t.solution_value()
@@ -155,43 +191,111 @@ def _infeasible(instance: CapitalBudgetingInstance, start: float) -> RobustEvalu
                             np.ones(instance.xi_dim))
 
 
+def _seed_scenarios(instance: CapitalBudgetingInstance, n_random: int, rng: np.random.Generator) -> np.ndarray:
+    """Centre and vertices of the box, the bundled literature scenarios and ``n_random`` uniform draws."""
+    d = instance.xi_dim
+    vertices = np.array(np.meshgrid(*[[-1.0, 1.0]] * d)).reshape(d, -1).T
+    given = evaluation_scenarios(instance.name) if d == 4 else np.zeros((0, d))
+    draws = rng.uniform(-1.0, 1.0, (n_random, d))
+    return np.vstack([np.zeros((1, d)), vertices, given, draws])
+
+
+class _Pool:
+    """Second-stage decisions found so far (``ys``), the subset given to the MILP (``active``) and the
+    lowest exact ``Q`` seen (``upper``, attained at ``worst``)."""
+
+    def __init__(self, instance: CapitalBudgetingInstance, x: np.ndarray):
+        self.instance, self.x = instance, x
+        self.ys: list[np.ndarray] = []
+        self.index: dict[bytes, int] = {}
+        self.active: set[int] = set()
+        self.upper, self.worst = np.inf, np.zeros(instance.xi_dim)
+
+    def solve(self, xi: np.ndarray, activate: bool = True) -> bool:
+        """Exact second stage at ``xi``, pooled (and activated); returns whether that changed the MILP pool."""
+        value, y = cb_second_stage(self.instance, self.x, xi)
+        if value < self.upper:
+            self.upper, self.worst = value, xi
+        key = y.astype(np.int8).tobytes()
+        if key not in self.index:
+            self.index[key] = len(self.ys)
+            self.ys.append(y)
+        return activate and self._activate({self.index[key]})
+
+    def activate_best(self, xis: np.ndarray, count: int | None = None) -> bool:
+        """Activate the best pooled ``y`` at each scenario, or at the ``count`` scenarios where the pool's
+        value is lowest (vectorised); returns whether any was inactive."""
+        inst, ys = self.instance, np.array(self.ys)
+        fits = inst.costs(xis) @ (self.x + ys).T <= inst.budget
+        revenue = np.where(fits, inst.revenues(xis) @ (self.x + inst.k * ys).T, -np.inf)
+        lowest = np.argsort(revenue.max(axis=1), kind="stable")[:count]
+        return self._activate(set(np.argmax(revenue[lowest], axis=1).tolist()))
+
+    def _activate(self, indices: set[int]) -> bool:
+        new = indices - self.active
+        self.active |= new
+        return bool(new)
+
+    def milp_pool(self) -> list[np.ndarray]:
+        return [self.ys[i] for i in sorted(self.active)]
+
+
 def evaluate_capital_budgeting(
     instance: CapitalBudgetingInstance, x, tol: float = 1e-6, time_limit: float | None = 60.0
 ) -> RobustEvaluation:
     """Exact robust revenue ``min_xi Q(x, xi)`` of ``x`` (status ``infeasible`` if ``1.5 cbar.x > B``).
 
-    Alternates the adversarial MILP (lower bound, candidate ``xi``) with the exact second stage
-    at that ``xi`` (upper bound, new pooled ``y``) until ``upper - lower <= tol * max(1, |upper|)``
-    or the time limit; both bounds are returned either way.
+    1. Exact second stages at :data:`SEED_SCENARIOS` + 17 + (bundled literature scenarios) cheap
+       scenarios give the first upper bound and a pool of second-stage decisions ``y``; only the
+       ``y`` of the worst one starts in the MILP pool.
+    2. The adversarial MILP over the MILP pool gives a lower bound and a scenario ``xi``; exact
+       second stages at ``xi`` and :data:`NEIGHBOURS` points around it improve the upper bound and
+       enter the MILP pool, as does the best pooled ``y`` at :data:`ACTIVATE` further points around it.
+    3. Repeat until ``upper - lower <= tol * max(1, |upper|)`` or the time limit; both bounds are
+       returned either way.
+
+    The MILP's ``t`` is restricted to ``[max(lower, upper - WINDOW |upper|), upper]``, which keeps its
+    big-M constants small; its value certifies a lower bound only when it lies above that floor
+    (otherwise its ``xi`` is a scenario where the pool is weak, and the loop continues).
     """
     start = time.perf_counter()
     x = as_binary(x, instance.n)
     if not instance.robust_feasible(x):
         return _infeasible(instance, start)
     limit = np.inf if time_limit is None else time_limit
-    pool, upper, worst = [], np.inf, None
-    vertices = np.array(np.meshgrid(*[[-1.0, 1.0]] * instance.xi_dim)).reshape(instance.xi_dim, -1).T
-    for xi in (np.zeros(instance.xi_dim), *vertices):  # initial pool: centre and vertices of the box
-        value, y = cb_second_stage(instance, x, xi)
-        pool.append(y)
-        if value < upper:
-            upper, worst = value, xi
-    lower, status, iterations = -np.inf, TIME_LIMIT, 0
-    while time.perf_counter() - start < limit:
+    rng = np.random.default_rng(0)
+    pool = _Pool(instance, x)
+    seeds = _seed_scenarios(instance, SEED_SCENARIOS, rng)
+    for xi in seeds:
+        pool.solve(xi, activate=False)
+    pool.activate_best(seeds, ACTIVE_SEEDS)
+    r0, r1, _, _ = _affine(instance, x, np.zeros_like(x))
+    lower, iterations = r0 - np.abs(r1).sum(), 0  # revenue of x alone in the worst case
+    while not converged(lower, pool.upper, tol) and time.perf_counter() - start < limit:
         iterations += 1
-        xi, bound, mip_status = _adversary(instance, x, pool, min(limit - (time.perf_counter() - start), 1e6))
-        lower = max(lower, bound)
-        value, y = cb_second_stage(instance, x, xi)
-        if value < upper:
-            upper, worst = value, xi
-        if converged(lower, upper, tol):
-            status = OPTIMAL
-            break
-        if mip_status == pywraplp.Solver.OPTIMAL and any(np.array_equal(y, p) for p in pool):
+        floor = max(lower, pool.upper - WINDOW * abs(pool.upper))
+        remaining = min(limit - (time.perf_counter() - start), 1e6)
+        xi, bound, mip_status = _adversary(instance, x, pool.milp_pool(), remaining, floor, pool.upper)
+        if mip_status == pywraplp.Solver.NOT_SOLVED:
+            break  # SCIP reached the time limit before finding any scenario
+        if floor == lower or bound > floor + 1e-9 * max(1.0, abs(floor)):  # certified: above the floor
+            lower = max(lower, bound)
+        if xi is None:
+            continue
+        before = pool.upper
+        changed = [pool.solve(p) for p in _around(xi, rng, NEIGHBOURS)]
+        changed.append(pool.activate_best(_around(xi, rng, ACTIVATE)))
+        if not any(changed) and pool.upper >= before:
             break  # no progress possible within SCIP's tolerances; report the bounds as they are
-        pool.append(y)
-    lower = min(lower, upper)
-    return RobustEvaluation(lower, lower, upper, status, time.perf_counter() - start, worst, iterations)
+    status = OPTIMAL if converged(lower, pool.upper, tol) else TIME_LIMIT
+    lower = min(lower, pool.upper)
+    return RobustEvaluation(lower, lower, pool.upper, status, time.perf_counter() - start, pool.worst, iterations)
+
+
+def _around(xi: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """``xi`` and ``count`` random points at distances 1e-3..1e-1 around it, clipped to the box."""
+    radius = 10.0 ** rng.uniform(-3, -1, (count, 1))
+    return np.vstack([xi, np.clip(xi + radius * rng.uniform(-1, 1, (count, len(xi))), -1, 1)])
 
 
 def sampled_capital_budgeting(
