@@ -26,9 +26,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from cpgym.agents.training_setup import env_kwargs_of, prepare_run_folder, size_of, validation_set
+from cpgym.agents.training_setup import (
+    env_kwargs_of,
+    prepare_run_folder,
+    size_of,
+    validation_record,
+    validation_set,
+)
 
 TARGETS = ("jssp",)
 ALGOS = ("ppo", "cp-guided")
@@ -318,7 +322,6 @@ def _monitor_class() -> type:
     from tqdm import tqdm
 
     from cpgym.agents.checkpoint import save_agent
-    from cpgym.agents.decoding import solve_with_agent
 
     class TrainingMonitor(BaseCallback):
         """Validates and checkpoints between rollouts, logs episode makespans, drives the progress bar.
@@ -365,9 +368,7 @@ def _monitor_class() -> type:
 
         def validate(self) -> None:
             policy = self.model_ref.policy
-            makespans = [solve_with_agent(policy, i, env_kwargs=self.env_kwargs).makespan for i in self.instances]
-            gaps = [100.0 * (m - r) / r for m, r in zip(makespans, self.reference)]
-            record = {"timesteps": self.trained, "mean_makespan": mean(makespans), "mean_gap_pct": mean(gaps)}
+            record = validation_record(policy, self.instances, self.reference, self.env_kwargs, self.trained)
             self.history.append(record)
             self.last_validated = self.trained
             for key in ("mean_makespan", "mean_gap_pct"):
@@ -399,5 +400,3 @@ def _monitor_class() -> type:
     return TrainingMonitor
 
 
-def mean(values: Sequence[float]) -> float:
-    return float(np.mean(values)) if len(values) else float("nan")

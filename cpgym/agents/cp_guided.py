@@ -53,7 +53,13 @@ from torch import nn
 
 from cpgym.agents.checkpoint import build_policy, load_agent, load_trainer_state, save_agent
 from cpgym.agents.gnn import JobShopGNNPolicy
-from cpgym.agents.training_setup import env_kwargs_of, prepare_run_folder, size_of, validation_set
+from cpgym.agents.training_setup import (
+    env_kwargs_of,
+    prepare_run_folder,
+    size_of,
+    validation_record,
+    validation_set,
+)
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
 from cpgym.envs.jobshop import JobShopEnv, UniformGenerator
 from cpgym.instances import JobShopInstance
@@ -432,11 +438,7 @@ class _Run:
         self.last_validated = self.history[-1]["timesteps"] if self.history else 0
 
     def validate(self) -> dict:
-        from cpgym.agents.decoding import solve_with_agent
-
-        makespans = [solve_with_agent(self.policy, i, env_kwargs=self.env_kwargs).makespan for i in self.instances]
-        gaps = [100.0 * (m - r) / r for m, r in zip(makespans, self.reference)]
-        record = {"timesteps": self.trained, "mean_makespan": mean(makespans), "mean_gap_pct": mean(gaps)}
+        record = validation_record(self.policy, self.instances, self.reference, self.env_kwargs, self.trained)
         self.history.append(record)
         self.last_validated = self.trained
         for key in ("mean_makespan", "mean_gap_pct"):

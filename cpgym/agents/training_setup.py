@@ -23,6 +23,17 @@ def env_kwargs_of(settings: dict[str, Any]) -> dict[str, Any]:
     return {"mode": settings["mode"], "reward": settings["reward"], "reward_scale": settings["reward_scale"]}
 
 
+def validation_record(policy, instances: list, reference: list[int], env_kwargs: dict, timesteps: int) -> dict:
+    """Greedy-decode every validation instance: ``{"timesteps", "mean_makespan", "mean_gap_pct"}``."""
+    from statistics import mean
+
+    from cpgym.agents.decoding import solve_with_agent
+
+    makespans = [solve_with_agent(policy, i, env_kwargs=env_kwargs).makespan for i in instances]
+    gaps = [100.0 * (m - r) / r for m, r in zip(makespans, reference)]
+    return {"timesteps": timesteps, "mean_makespan": mean(makespans), "mean_gap_pct": mean(gaps)}
+
+
 def prepare_run_folder(settings: dict[str, Any], resume: bool) -> tuple[Path, Path, dict[str, Any]]:
     """Create (or check, when resuming) the run folder; return it, its ``last.pt`` and the saved
     training progress (empty for a new run). A new run never overwrites an existing one."""
