@@ -76,6 +76,17 @@ def test_knapsack_ccg_reaches_proven_optimum():
     assert evaluate_knapsack(inst, result.x).objective == pytest.approx(result.objective, abs=1e-4)
 
 
+def _every_second_stage(x: np.ndarray) -> list[np.ndarray]:
+    """Every second-stage decision y (0/1 on the items not chosen in x)."""
+    free = np.flatnonzero(x == 0)
+    decisions = []
+    for bits in itertools.product([0, 1], repeat=len(free)):
+        y = np.zeros(len(x), int)
+        y[free] = bits
+        decisions.append(y)
+    return decisions
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_capital_budgeting_matches_brute_force(seed):
     inst = generate_capital_budgeting(6, seed)
@@ -84,12 +95,7 @@ def test_capital_budgeting_matches_brute_force(seed):
     x[rng.choice(6, 2, replace=False)] = 1
     while not inst.robust_feasible(x):
         x[np.flatnonzero(x)[0]] = 0
-    free = np.flatnonzero(x == 0)
-    pool = []
-    for bits in itertools.product([0, 1], repeat=len(free)):
-        y = np.zeros(6, int)
-        y[free] = bits
-        pool.append(y)
+    pool = _every_second_stage(x)
     for xi in rng.uniform(-1, 1, (5, 4)):
         best = max(cb_value(inst, x, y, xi) for y in pool)
         assert cb_second_stage(inst, x, xi)[0] == pytest.approx(best, abs=1e-9)
@@ -136,12 +142,7 @@ def test_capital_budgeting_evaluation_converges_to_brute_force(seed):
     inst = generate_capital_budgeting(7, seed)
     x = np.zeros(7, int)
     x[np.argsort(inst.cost)[:2]] = 1  # the two cheapest projects: robust feasible
-    free = np.flatnonzero(x == 0)
-    every_y = []
-    for bits in itertools.product([0, 1], repeat=len(free)):
-        y = np.zeros(7, int)
-        y[free] = bits
-        every_y.append(y)
+    every_y = _every_second_stage(x)
     _, brute, _ = _adversary(inst, x, every_y, 60)
     evaluation = evaluate_capital_budgeting(inst, x, time_limit=30)
     assert evaluation.status == "optimal"
