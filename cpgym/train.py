@@ -28,8 +28,9 @@ from typing import Any
 
 from cpgym.agents.training_setup import (
     env_kwargs_of,
+    padding_of,
     prepare_run_folder,
-    size_of,
+    training_generator,
     validation_record,
     validation_set,
 )
@@ -39,10 +40,14 @@ ALGOS = ("ppo", "cp-guided")
 
 
 def _size(text: str) -> str:
-    match = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", str(text))
-    if not match or min(int(match[1]), int(match[2])) < 1:
-        raise ValueError(f"size must look like 10x10 (jobs x machines), got {text!r}")
-    return f"{int(match[1])}x{int(match[2])}"
+    """``JOBSxMACHINES``, or a comma-separated list of them (mixed-size training)."""
+    sizes = []
+    for item in str(text).split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", item)
+        if not match or min(int(match[1]), int(match[2])) < 1:
+            raise ValueError(f"size must look like 10x10 (jobs x machines) or 10x10,20x10, got {text!r}")
+        sizes.append(f"{int(match[1])}x{int(match[2])}")
+    return ",".join(sizes)
 
 
 def _count(text: str | float | int) -> int:
@@ -83,7 +88,8 @@ class Option:
 
 OPTIONS: dict[str, Option] = {
     "algo": Option("ppo", str, "training algorithm", ALGOS),
-    "size": Option("10x10", _size, "training/validation instance size JOBSxMACHINES"),
+    "size": Option("10x10", _size, "training/validation instance size JOBSxMACHINES, or a list 10x10,20x10 "
+                                   "(each reset draws one size)"),
     "timesteps": Option(2_000_000, _count, "total environment steps (e.g. 2e6)"),
     "n_envs": Option(8, _count, "parallel environments (SubprocVecEnv when > 1)"),
     "vec_env": Option("auto", str, "vectorisation: subprocess when n_envs > 1 (auto)", ("auto", "subproc", "dummy")),
@@ -115,6 +121,10 @@ OPTIONS: dict[str, Option] = {
     "ent_coef": Option(0.01, float, "entropy bonus coefficient"),
     "vf_coef": Option(0.5, float, "value loss coefficient"),
     "max_grad_norm": Option(0.5, float, "gradient clipping norm"),
+    "bc_rule": Option("", str, "behaviour-cloning warm start: dispatching rule imitated before PPO (empty: none)"),
+    "bc_instances": Option(32, _count, "behaviour cloning: generated instances per training size"),
+    "bc_keep": Option(0.5, float, "behaviour cloning: share of the demonstrated steps trained on"),
+    "bc_epochs": Option(5, _count, "behaviour cloning: epochs over the demonstrations"),
     "cp_episodes": Option(16, _count, "cp-guided: episodes per iteration (one CP completion each)"),
     "cp_time_limit": Option(1.0, float, "cp-guided: CP-SAT seconds per completion"),
     "cp_workers": Option(0, int, "cp-guided: CP-SAT completions run in parallel (0: one per core)"),
@@ -271,15 +281,14 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
 
     from cpgym.agents.checkpoint import load_agent, load_trainer_state, policy_kwargs
     from cpgym.agents.gnn import JobShopGNNPolicy
-    from cpgym.envs.jobshop import JobShopEnv, UniformGenerator
+    from cpgym.envs.jobshop import JobShopEnv
 
     out, last, progress = prepare_run_folder(settings, resume)
     trained = int(progress.get("num_timesteps", 0))
 
-    n_jobs, n_machines = size_of(settings)
     env_kwargs = env_kwargs_of(settings)
-    generator = UniformGenerator(n_jobs, n_machines, settings["duration_low"], settings["duration_high"])
-    make_env = partial(JobShopEnv, generator=generator, observation="graph", **env_kwargs)
+    make_env = partial(JobShopEnv, generator=training_generator(settings), observation="graph",
+                       **padding_of(settings), **env_kwargs)
     subproc = settings["vec_env"] == "subproc" or (settings["vec_env"] == "auto" and settings["n_envs"] > 1)
     venv = VecMonitor((SubprocVecEnv if subproc else DummyVecEnv)([make_env] * settings["n_envs"]))
     architecture = {key: settings[key] for key in ("hidden_dim", "n_layers", "aggr", "activation")}
@@ -298,6 +307,8 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
         th.set_rng_state(trainer_state["torch_rng"])
         model.num_timesteps, model._n_updates = trained, int(progress["n_updates"])
         venv.seed(settings["seed"] + trained)  # fresh training instances, not a replay of the first ones
+    elif settings["bc_rule"]:
+        progress["behaviour_cloning"] = _behaviour_cloning(model, settings, env_kwargs)
 
     instances, reference, reference_kind = validation_set(settings, out)
     monitor = _monitor_class()(model, out, settings, env_kwargs, instances, reference, reference_kind, progress)
@@ -313,6 +324,32 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
         except (BrokenPipeError, EOFError):  # workers already gone after Ctrl-C
             pass
     return monitor.summary()
+
+
+def _behaviour_cloning(model, settings: dict[str, Any], env_kwargs: dict) -> list[dict]:
+    """Warm-start ``model.policy`` by cloning ``settings["bc_rule"]`` on freshly generated instances."""
+    import numpy as np
+
+    from cpgym.agents.imitation import clone_rule, record_demonstrations
+    from cpgym.agents.rules import get_rule
+    from cpgym.agents.training_setup import sizes_of
+    from cpgym.instances import uniform
+
+    try:
+        rule = get_rule(settings["bc_rule"]).name
+    except KeyError as error:
+        raise ValueError(f"bc_rule: {error.args[0]}") from None
+    rng = np.random.default_rng([settings["seed"], 1])  # not the training or validation instance streams
+    instances = [uniform(j, m, settings["duration_low"], settings["duration_high"], seed=rng)
+                 for j, m in sizes_of(settings) for _ in range(settings["bc_instances"])]
+    demonstrations = record_demonstrations(instances, rule, env_kwargs, settings["bc_keep"], settings["seed"])
+    history = clone_rule(model.policy, demonstrations, settings["bc_epochs"], settings["batch_size"],
+                         seed=settings["seed"], progress=settings["progress_bar"])
+    for record in history:
+        for key in ("cross_entropy", "agreement", "value_mse"):
+            model.logger.record(f"bc/{key}", record[key])
+        model.logger.dump(record["epoch"])
+    return history
 
 
 def _monitor_class() -> type:
@@ -337,11 +374,14 @@ def _monitor_class() -> type:
             self.trained = int(progress.get("num_timesteps", 0))
             self.best = progress.get("best_val_makespan")
             self.history: list[dict] = list(progress.get("history", []))
+            self.behaviour_cloning: list[dict] = list(progress.get("behaviour_cloning", []))
             self.last_validated = self.history[-1]["timesteps"] if self.history else 0
             self.model_ref = model
             self.bar = None
 
         def _on_training_start(self) -> None:
+            if not self.history:  # step 0: the initial (e.g. behaviour-cloned) policy is a candidate too
+                self.validate()
             if self.settings["progress_bar"]:
                 self.bar = tqdm(total=self.settings["timesteps"], initial=self.model_ref.num_timesteps, unit="step",
                                 dynamic_ncols=True, desc=f"train {self.settings['size']}")
@@ -384,7 +424,8 @@ def _monitor_class() -> type:
         def progress(self) -> dict:
             return {"num_timesteps": self.trained, "n_updates": self.model_ref._n_updates,
                     "best_val_makespan": self.best, "reference_kind": self.reference_kind,
-                    "size": self.settings["size"], "history": self.history}
+                    "size": self.settings["size"], "history": self.history,
+                    "behaviour_cloning": self.behaviour_cloning}
 
         def save_last(self) -> None:
             policy = self.model_ref.policy

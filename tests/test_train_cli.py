@@ -65,7 +65,7 @@ def test_tiny_training_run_checkpoints_logs_and_resumes(tmp_path, capsys):
                      "--n-layers", "1", "--head-layers", "16"]
     assert main(argv) == 0
     first = read_config(out / "last.pt")["training"]
-    assert first["num_timesteps"] == 64 and [h["timesteps"] for h in first["history"]] == [32, 64]
+    assert first["num_timesteps"] == 64 and [h["timesteps"] for h in first["history"]] == [0, 32, 64]
     assert (out / "best.pt").exists() and glob.glob(str(out / "tb" / "events.out.tfevents.*"))
     assert main(argv) == 2  # refuses to overwrite a run
     assert "already holds a run" in capsys.readouterr().err
@@ -73,7 +73,7 @@ def test_tiny_training_run_checkpoints_logs_and_resumes(tmp_path, capsys):
     assert main(common + ["--resume", "--timesteps", "96"]) == 0
     resumed = read_config(out / "last.pt")["training"]
     assert resumed["num_timesteps"] == 96 and resumed["n_updates"] > first["n_updates"]
-    assert [h["timesteps"] for h in resumed["history"]] == [32, 64, 96]
+    assert [h["timesteps"] for h in resumed["history"]] == [0, 32, 64, 96]
     agent = load_agent(out / "best.pt", device="cpu")
     instance = uniform(7, 5, seed=0)  # another size than trained on
     assert validate_schedule(instance, solve_with_agent(agent, instance).start_times).ok
@@ -89,3 +89,25 @@ def test_cp_guided_algorithm_runs_from_the_cli(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["algo"] == "cp-guided" and summary["timesteps"] >= 48
     assert (out / "best.pt").exists() and list((out / "tb").rglob("events.out.tfevents*"))
+
+
+def test_mixed_sizes_with_behaviour_cloning_warm_start(tmp_path):
+    out = tmp_path / "bc"
+    argv = ["--out", str(out), "--size", "4x4,6x3", "--mode", "non_delay", "--timesteps", "32", "--n-envs", "2",
+            "--vec-env", "dummy", "--n-steps", "16", "--batch-size", "32", "--val-every", "32", "--val-instances", "2",
+            "--val-time-limit", "0", "--hidden-dim", "16", "--n-layers", "1", "--head-layers", "16",
+            "--bc-rule", "fdd/mwkr", "--bc-instances", "3", "--bc-epochs", "2", "--device", "cpu",
+            "--no-progress-bar"]
+    assert main(argv) == 0
+    training = read_config(out / "last.pt")["training"]
+    assert [record["epoch"] for record in training["behaviour_cloning"]] == [1, 2]
+    assert [h["timesteps"] for h in training["history"]] == [0, 32]
+    validation = json.loads((out / "validation.json").read_text())
+    assert sorted({name.split("_")[1] for name in validation["instances"]}) == ["4x4", "6x3"]
+
+
+def test_unknown_behaviour_cloning_rule_is_a_clear_error(tmp_path, capsys):
+    argv = ["--out", str(tmp_path / "x"), "--size", "4x4", "--timesteps", "16", "--bc-rule", "fastest",
+            "--val-time-limit", "0", "--val-instances", "1", "--n-envs", "1", "--device", "cpu", "--no-progress-bar"]
+    assert main(argv) == 2
+    assert "unknown dispatching rule 'fastest'" in capsys.readouterr().err

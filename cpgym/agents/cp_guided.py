@@ -41,7 +41,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,13 +55,14 @@ from cpgym.agents.checkpoint import build_policy, load_agent, load_trainer_state
 from cpgym.agents.gnn import JobShopGNNPolicy
 from cpgym.agents.training_setup import (
     env_kwargs_of,
+    padding_of,
     prepare_run_folder,
-    size_of,
+    training_generator,
     validation_record,
     validation_set,
 )
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
-from cpgym.envs.jobshop import JobShopEnv, UniformGenerator
+from cpgym.envs.jobshop import JobShopEnv
 from cpgym.instances import JobShopInstance
 
 ALGO = "cp-guided"
@@ -469,8 +470,8 @@ class _Run:
 def _new_policy(settings: dict[str, Any]) -> JobShopGNNPolicy:
     from cpgym.envs.jobshop import GRAPH_FEATURES
 
-    n_jobs, n_machines = size_of(settings)
-    env = JobShopEnv(generator=UniformGenerator(n_jobs, n_machines), observation="graph", **env_kwargs_of(settings))
+    env = JobShopEnv(generator=training_generator(settings), observation="graph", **padding_of(settings),
+                     **env_kwargs_of(settings))
     config = {"n_features": len(GRAPH_FEATURES), "net_arch": settings["head_layers"],
               **{key: settings[key] for key in ("hidden_dim", "n_layers", "aggr", "activation")}}
     th.manual_seed(settings["seed"])
@@ -502,8 +503,7 @@ def train_cp_guided(settings: dict[str, Any], resume: bool = False) -> dict[str,
         th.set_rng_state(trainer_state["torch_rng"])
     logger = configure(str(out / "tb"), ["tensorboard"] + (["stdout"] if settings["verbose"] else []))
     run = _Run(policy, settings, out, progress, logger)
-    n_jobs, n_machines = size_of(settings)
-    generator = UniformGenerator(n_jobs, n_machines, settings["duration_low"], settings["duration_high"])
+    generator = training_generator(settings)
     bar = tqdm(total=settings["timesteps"], initial=run.trained, unit="step", dynamic_ncols=True,
                desc=f"cp-guided {settings['size']}", disable=not settings["progress_bar"])
     pool = CompletionPool(settings["cp_workers"], settings["cp_threads"], settings["cp_backend"],
@@ -531,7 +531,10 @@ def train_cp_guided(settings: dict[str, Any], resume: bool = False) -> dict[str,
 
 
 def _iteration(
-    policy: JobShopGNNPolicy, settings: dict[str, Any], generator: UniformGenerator, pool: CompletionPool,
+    policy: JobShopGNNPolicy,
+    settings: dict[str, Any],
+    generator: Callable[[np.random.Generator], JobShopInstance],
+    pool: CompletionPool,
     iteration: int,
 ) -> dict[str, float]:
     """Rollouts, CP targets and one update; the randomness is a function of (seed, iteration) only."""

@@ -3,7 +3,8 @@
 Sampling runs N copies of the environment in lockstep and does one batched forward pass per
 dispatching step for all unfinished copies, so N samples cost N environment steps but about
 one network evaluation per step. Rollout 0 is always the greedy (argmax) rollout, so the best
-of N is never worse than greedy.
+of N is never worse than greedy. Steps with a single legal job (frequent in non-delay mode) skip
+the network.
 """
 
 from __future__ import annotations
@@ -43,15 +44,12 @@ def solve_with_agent(
     policy.set_training_mode(False)
     active = list(range(len(envs)))
     while active:
-        batch = {key: th.as_tensor(np.stack([observations[i][key] for i in active]), device=policy.device)
-                 for key in observations[0]}
         masks = np.stack([envs[i].action_masks() for i in active])
-        with th.no_grad():
-            logits = policy.get_distribution(batch, masks).distribution.logits
-        actions = logits.argmax(dim=-1)
-        if len(envs) > 1:
-            sampled = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1)
-            actions = th.where(th.as_tensor(active, device=logits.device) == 0, actions, sampled)
+        actions = masks.argmax(axis=1)  # the only legal job where there is one: no network call needed
+        choice = np.flatnonzero(masks.sum(axis=1) > 1)
+        if len(choice):
+            actions[choice] = _policy_actions(policy, [observations[active[c]] for c in choice], masks[choice],
+                                              [active[c] == 0 for c in choice], generator, len(envs) > 1)
         still_active = []
         for i, action in zip(active, actions.tolist()):
             observations[i], _, terminated, truncated, info = envs[i].step(action)
@@ -61,6 +59,20 @@ def solve_with_agent(
                 still_active.append(i)
         active = still_active
     return min(schedules, key=lambda schedule: schedule.makespan)
+
+
+def _policy_actions(policy, observations: list[dict], masks: np.ndarray, greedy: list[bool],
+                    generator: th.Generator, sample: bool) -> np.ndarray:
+    """One batched forward pass: argmax actions, or sampled ones where ``sample`` and not ``greedy``."""
+    batch = {key: th.as_tensor(np.stack([obs[key] for obs in observations]), device=policy.device)
+             for key in observations[0]}
+    with th.no_grad():
+        logits = policy.get_distribution(batch, masks).distribution.logits
+    actions = logits.argmax(dim=-1)
+    if sample:
+        sampled = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1)
+        actions = th.where(th.as_tensor(greedy, device=logits.device), actions, sampled)
+    return actions.cpu().numpy()
 
 
 def _schedule(instance: JobShopInstance, info: dict) -> Schedule:

@@ -9,13 +9,30 @@ from pathlib import Path
 from typing import Any
 
 from cpgym.cp_models.jobshop_cpsat import solve_jobshop
+from cpgym.envs.jobshop import MixedSizeGenerator, UniformGenerator
 from cpgym.instances import JobShopInstance, uniform
 
 
-def size_of(settings: dict[str, Any]) -> tuple[int, int]:
-    """``(n_jobs, n_machines)`` of a ``"10x10"`` size setting."""
-    n_jobs, n_machines = str(settings["size"]).split("x")
-    return int(n_jobs), int(n_machines)
+def sizes_of(settings: dict[str, Any]) -> list[tuple[int, int]]:
+    """``[(n_jobs, n_machines), ...]`` of a size setting: ``"10x10"`` or a list ``"10x10,20x10,30x15"``."""
+    sizes = []
+    for size in str(settings["size"]).split(","):
+        n_jobs, n_machines = size.split("x")
+        sizes.append((int(n_jobs), int(n_machines)))
+    return sizes
+
+
+def padding_of(settings: dict[str, Any]) -> dict[str, int]:
+    """Env padding ``{"max_jobs", "max_machines"}`` that fits every training size."""
+    sizes = sizes_of(settings)
+    return {"max_jobs": max(j for j, _ in sizes), "max_machines": max(m for _, m in sizes)}
+
+
+def training_generator(settings: dict[str, Any]) -> UniformGenerator | MixedSizeGenerator:
+    """The picklable generator of fresh training instances (one size, or a uniform mix of sizes)."""
+    low, high = settings["duration_low"], settings["duration_high"]
+    generators = tuple(UniformGenerator(j, m, low, high) for j, m in sizes_of(settings))
+    return generators[0] if len(generators) == 1 else MixedSizeGenerator(generators)
 
 
 def env_kwargs_of(settings: dict[str, Any]) -> dict[str, Any]:
@@ -51,17 +68,18 @@ def prepare_run_folder(settings: dict[str, Any], resume: bool) -> tuple[Path, Pa
 
 
 def validation_set(settings: dict[str, Any], out: Path) -> tuple[list[JobShopInstance], list[int], str]:
-    """The fixed validation instances (``uniform``, seeds ``val_seed + i``) and reference makespans.
+    """The fixed validation instances (``uniform``, seeds ``val_seed + i``, ``val_instances`` of every
+    training size) and their reference makespans.
 
     References are CP-SAT makespans (``val_time_limit`` s each; optimal or best found) or, with a
     zero time limit, trivial lower bounds. They are computed once and cached in ``validation.json``.
     """
-    n_jobs, n_machines = size_of(settings)
     instances = [
         uniform(
             n_jobs, n_machines, settings["duration_low"], settings["duration_high"],
-            seed=settings["val_seed"] + i, name=f"val_{settings['size']}_{settings['val_seed'] + i}",
+            seed=settings["val_seed"] + i, name=f"val_{n_jobs}x{n_machines}_{settings['val_seed'] + i}",
         )
+        for n_jobs, n_machines in sizes_of(settings)
         for i in range(settings["val_instances"])
     ]
     path = out / "validation.json"

@@ -23,7 +23,8 @@ from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.library import load
 from cpgym.instances.schedule import Schedule
 
-__all__ = ["GRAPH_FEATURES", "FLAT_FEATURES", "IllegalActionError", "JobShopEnv", "UniformGenerator"]
+__all__ = ["GRAPH_FEATURES", "FLAT_FEATURES", "IllegalActionError", "JobShopEnv", "MixedSizeGenerator",
+           "UniformGenerator"]
 
 GRAPH_FEATURES = (
     "scheduled",  # 1 once the operation is scheduled
@@ -59,6 +60,24 @@ class UniformGenerator:
     def __call__(self, rng: np.random.Generator) -> JobShopInstance:
         return uniform(self.n_jobs, self.n_machines, self.low, self.high, seed=rng,
                        name=f"uniform_{self.n_jobs}x{self.n_machines}")
+
+
+@dataclass(frozen=True)
+class MixedSizeGenerator:
+    """Picklable generator drawing one of ``generators`` uniformly, then an instance from it.
+
+    Training on several sizes at once (e.g. 10x10, 20x10, 30x15) shows the policy instances with
+    more jobs than machines; pass ``max_jobs``/``max_machines`` to the env (the largest sizes).
+    """
+
+    generators: tuple[UniformGenerator, ...]
+
+    def __post_init__(self) -> None:
+        if not self.generators:
+            raise ValueError("MixedSizeGenerator needs at least one generator")
+
+    def __call__(self, rng: np.random.Generator) -> JobShopInstance:
+        return self.generators[int(rng.integers(len(self.generators)))](rng)
 
 
 def _resolve(spec: InstanceSpec) -> JobShopInstance:

@@ -1,0 +1,129 @@
+"""Behaviour cloning of a dispatching rule: a warm start for the GNN policy before MaskablePPO.
+
+PPO from a random policy on small instances learns a rule that is good on the training size but
+generalises poorly to instances with many more jobs than machines (see BENCHMARKS.md). Cloning a
+strong rule first (FDD/MWKR in non-delay mode is the best of this project's rules on large
+Taillard instances) starts PPO from a policy that is already sound on every size it was shown;
+PPO then improves on it. The critic is fitted to the demonstrations' returns at the same time, so
+the first PPO updates use meaningful advantages instead of a random value function.
+
+Demonstrations are recorded with the environment's graph observation on the given instances;
+minibatches only mix steps of equal instance size (no padding needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch as th
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from cpgym.agents.gnn import JobShopGNNPolicy
+from cpgym.agents.rules import RulePolicy
+from cpgym.envs.jobshop import JobShopEnv
+from cpgym.instances import JobShopInstance
+
+
+@dataclass
+class Demonstrations:
+    """Steps of rule rollouts on instances of one size: stacked observations, actions, returns-to-go."""
+
+    observations: dict[str, np.ndarray]
+    actions: np.ndarray
+    returns: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def record_demonstrations(
+    instances: Sequence[JobShopInstance],
+    rule: str,
+    env_kwargs: dict,
+    keep: float = 1.0,
+    seed: int = 0,
+) -> list[Demonstrations]:
+    """Roll ``rule`` out on every instance; keep a random ``keep`` share of the steps.
+
+    Returns one :class:`Demonstrations` per distinct instance size. The return-to-go of a step is
+    the sum of the env's rewards from that step on (``gamma = 1``), the critic's regression target.
+    """
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be in (0, 1], got {keep}")
+    rng = np.random.default_rng(seed)
+    policy = RulePolicy(rule, seed)
+    by_size: dict[tuple[int, int], list[tuple[dict, int, float]]] = {}
+    for instance in instances:
+        env = JobShopEnv(instance=instance, observation="graph", **env_kwargs)
+        observation, _ = env.reset(seed=seed)
+        steps, rewards = [], []
+        done = False
+        while not done:
+            action = policy(env)
+            steps.append((observation, action))
+            observation, reward, done, _, _ = env.step(action)
+            rewards.append(reward)
+        returns = np.cumsum(rewards[::-1])[::-1]
+        chosen = rng.random(len(steps)) < keep
+        by_size.setdefault((instance.n_jobs, instance.n_machines), []).extend(
+            (obs, action, float(ret)) for (obs, action), ret, take in zip(steps, returns, chosen) if take
+        )
+    return [
+        Demonstrations(
+            {key: np.stack([obs[key] for obs, _, _ in rows]) for key in rows[0][0]},
+            np.array([action for _, action, _ in rows]),
+            np.array([ret for _, _, ret in rows], dtype=np.float32),
+        )
+        for rows in by_size.values() if rows
+    ]
+
+
+def clone_rule(
+    policy: JobShopGNNPolicy,
+    demonstrations: Sequence[Demonstrations],
+    epochs: int = 5,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    value_coef: float = 0.5,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[dict]:
+    """Fit the actor to the demonstrated actions (cross-entropy) and the critic to their returns.
+
+    Uses its own Adam optimizer (the policy's PPO optimizer is left untouched). Returns one
+    record per epoch: mean cross-entropy, action agreement (share of argmax = demonstrated
+    action) and value MSE.
+    """
+    rng = np.random.default_rng(seed)
+    optimizer = th.optim.Adam(policy.parameters(), lr=learning_rate)
+    history = []
+    policy.set_training_mode(True)
+    for epoch in range(epochs):
+        totals = np.zeros(4)
+        batches = [(demo, index) for demo in demonstrations
+                   for index in np.array_split(rng.permutation(len(demo)), -(-len(demo) // batch_size))]
+        order = rng.permutation(len(batches))
+        for b in tqdm(order, desc=f"behaviour cloning {epoch + 1}/{epochs}", disable=not progress, leave=False):
+            demo, index = batches[b]
+            obs = {key: th.as_tensor(value[index], device=policy.device) for key, value in demo.observations.items()}
+            actions = th.as_tensor(demo.actions[index], device=policy.device)
+            returns = th.as_tensor(demo.returns[index], device=policy.device)
+            features = policy.extract_features(obs)
+            logits, values = policy.mlp_extractor(features)
+            logits = logits.masked_fill(obs["action_mask"] == 0, -1e8)
+            cross_entropy = F.cross_entropy(logits, actions)
+            value_loss = F.mse_loss(values.squeeze(-1), returns)
+            optimizer.zero_grad()
+            (cross_entropy + value_coef * value_loss).backward()
+            th.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
+            optimizer.step()
+            agreement = (logits.argmax(-1) == actions).float().mean()
+            totals += np.array([cross_entropy.item(), agreement.item(), value_loss.item(), 1.0]) * len(index)
+        cross_entropy, agreement, value_mse, _ = totals / totals[3]
+        history.append({"epoch": epoch + 1, "cross_entropy": cross_entropy, "agreement": agreement,
+                        "value_mse": value_mse})
+    policy.set_training_mode(False)
+    return history
