@@ -121,6 +121,9 @@ OPTIONS: dict[str, Option] = {
     "ent_coef": Option(0.01, float, "entropy bonus coefficient"),
     "vf_coef": Option(0.5, float, "value loss coefficient"),
     "max_grad_norm": Option(0.5, float, "gradient clipping norm"),
+    "two_set_share": Option(0.0, float, "share of training/validation instances whose jobs visit the first half of the "
+                                        "machines before the second (dmu41-80 routing)"),
+    "init_from": Option("", str, "start from this checkpoint's weights (fine-tuning; empty: random init)"),
     "bc_rule": Option("", str, "behaviour-cloning warm start: dispatching rule imitated before PPO (empty: none)"),
     "bc_instances": Option(32, _count, "behaviour cloning: generated instances per training size"),
     "bc_keep": Option(0.5, float, "behaviour cloning: share of the demonstrated steps trained on"),
@@ -307,8 +310,11 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
         th.set_rng_state(trainer_state["torch_rng"])
         model.num_timesteps, model._n_updates = trained, int(progress["n_updates"])
         venv.seed(settings["seed"] + trained)  # fresh training instances, not a replay of the first ones
-    elif settings["bc_rule"]:
-        progress["behaviour_cloning"] = _behaviour_cloning(model, settings, env_kwargs)
+    else:
+        if settings["init_from"]:
+            model.policy.load_state_dict(load_agent(settings["init_from"], device=model.device).policy.state_dict())
+        if settings["bc_rule"]:
+            progress["behaviour_cloning"] = _behaviour_cloning(model, settings, env_kwargs)
 
     instances, reference, reference_kind = validation_set(settings, out)
     monitor = _monitor_class()(model, out, settings, env_kwargs, instances, reference, reference_kind, progress)

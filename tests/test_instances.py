@@ -79,6 +79,17 @@ def test_uniform_generator_is_seeded_and_in_range():
     assert not np.array_equal(a.durations, uniform(10, 5, low=3, high=7, seed=43).durations)
 
 
+def test_two_set_routing_visits_the_first_half_of_the_machines_first():
+    instance = uniform(30, 7, seed=5, two_sets=True)
+    assert (instance.machines[:, :3] < 3).all() and (instance.machines[:, 3:] >= 3).all()
+    assert all(sorted(row) == list(range(7)) for row in instance.machines.tolist())
+    assert len({tuple(row) for row in instance.machines.tolist()}) > 1  # random within each half
+    dmu = load("dmu41")  # the dmu41-80 instances have the same structure
+    half = dmu.n_machines // 2
+    assert (dmu.machines[:, :half] < half).all() or (dmu.machines[:, :half] >= dmu.n_machines - half).all()
+    assert uniform(10, 5, seed=42) == uniform(10, 5, seed=42, two_sets=False)
+
+
 def test_orlib_round_trip(tmp_path):
     instance = load("la01")
     path = tmp_path / "la01.txt"

@@ -97,13 +97,21 @@ def test_mixed_sizes_with_behaviour_cloning_warm_start(tmp_path):
             "--vec-env", "dummy", "--n-steps", "16", "--batch-size", "32", "--val-every", "32", "--val-instances", "2",
             "--val-time-limit", "0", "--hidden-dim", "16", "--n-layers", "1", "--head-layers", "16",
             "--bc-rule", "fdd/mwkr", "--bc-instances", "3", "--bc-epochs", "2", "--device", "cpu",
-            "--no-progress-bar"]
+            "--two-set-share", "0.5", "--no-progress-bar"]
     assert main(argv) == 0
     training = read_config(out / "last.pt")["training"]
     assert [record["epoch"] for record in training["behaviour_cloning"]] == [1, 2]
     assert [h["timesteps"] for h in training["history"]] == [0, 32]
     validation = json.loads((out / "validation.json").read_text())
     assert sorted({name.split("_")[1] for name in validation["instances"]}) == ["4x4", "6x3"]
+    assert sum(name.endswith("_two_sets") for name in validation["instances"]) == 2  # one per size
+
+    # fine-tuning starts from the given weights: its step-0 validation is the best one of the first run
+    tuned = tmp_path / "tuned"
+    argv = argv[:1] + [str(tuned)] + argv[2:argv.index("--bc-rule")] + argv[argv.index("--device"):]
+    assert main(argv + ["--init-from", str(out / "best.pt")]) == 0
+    start = read_config(tuned / "last.pt")["training"]["history"][0]
+    assert start["timesteps"] == 0 and start["mean_makespan"] == training["best_val_makespan"]
 
 
 def test_unknown_behaviour_cloning_rule_is_a_clear_error(tmp_path, capsys):

@@ -31,7 +31,8 @@ def padding_of(settings: dict[str, Any]) -> dict[str, int]:
 def training_generator(settings: dict[str, Any]) -> UniformGenerator | MixedSizeGenerator:
     """The picklable generator of fresh training instances (one size, or a uniform mix of sizes)."""
     low, high = settings["duration_low"], settings["duration_high"]
-    generators = tuple(UniformGenerator(j, m, low, high) for j, m in sizes_of(settings))
+    share = settings.get("two_set_share", 0.0)
+    generators = tuple(UniformGenerator(j, m, low, high, share) for j, m in sizes_of(settings))
     return generators[0] if len(generators) == 1 else MixedSizeGenerator(generators)
 
 
@@ -69,15 +70,18 @@ def prepare_run_folder(settings: dict[str, Any], resume: bool) -> tuple[Path, Pa
 
 def validation_set(settings: dict[str, Any], out: Path) -> tuple[list[JobShopInstance], list[int], str]:
     """The fixed validation instances (``uniform``, seeds ``val_seed + i``, ``val_instances`` of every
-    training size) and their reference makespans.
+    training size, the first ``two_set_share`` of them with two machine sets) and their reference
+    makespans.
 
     References are CP-SAT makespans (``val_time_limit`` s each; optimal or best found) or, with a
     zero time limit, trivial lower bounds. They are computed once and cached in ``validation.json``.
     """
+    n_two_sets = round(settings.get("two_set_share", 0.0) * settings["val_instances"])
     instances = [
         uniform(
             n_jobs, n_machines, settings["duration_low"], settings["duration_high"],
-            seed=settings["val_seed"] + i, name=f"val_{n_jobs}x{n_machines}_{settings['val_seed'] + i}",
+            seed=settings["val_seed"] + i, two_sets=i < n_two_sets,
+            name=f"val_{n_jobs}x{n_machines}_{settings['val_seed'] + i}" + ("_two_sets" if i < n_two_sets else ""),
         )
         for n_jobs, n_machines in sizes_of(settings)
         for i in range(settings["val_instances"])

@@ -50,15 +50,18 @@ InstanceSpec = JobShopInstance | str
 
 @dataclass(frozen=True)
 class UniformGenerator:
-    """Picklable instance generator: ``uniform(n_jobs, n_machines, low, high, seed=rng)``."""
+    """Picklable instance generator: ``uniform(n_jobs, n_machines, low, high, seed=rng)``; a
+    ``two_set_share`` of the instances get the two-machine-set routing (``uniform(two_sets=True)``)."""
 
     n_jobs: int = 10
     n_machines: int = 10
     low: int = 1
     high: int = 99
+    two_set_share: float = 0.0
 
     def __call__(self, rng: np.random.Generator) -> JobShopInstance:
-        return uniform(self.n_jobs, self.n_machines, self.low, self.high, seed=rng,
+        two_sets = bool(self.two_set_share) and rng.random() < self.two_set_share
+        return uniform(self.n_jobs, self.n_machines, self.low, self.high, seed=rng, two_sets=two_sets,
                        name=f"uniform_{self.n_jobs}x{self.n_machines}")
 
 

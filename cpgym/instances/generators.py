@@ -57,12 +57,25 @@ def uniform(
     high: int = 99,
     seed: int | np.random.Generator | None = None,
     name: str | None = None,
+    two_sets: bool = False,
 ) -> JobShopInstance:
-    """Durations uniform in [low, high] and a random machine permutation per job (numpy PCG64)."""
+    """Durations uniform in [low, high] and a random machine permutation per job (numpy PCG64).
+
+    ``two_sets=True`` gives the routing of Demirkol, Mehta & Uzsoy (1998)'s "cscmax" instances
+    (dmu41-80): every job visits the first half of the machines (in random order) before the
+    second half, which makes the second half a bottleneck stage.
+    """
     if not 0 <= low <= high:
         raise ValueError(f"need 0 <= low <= high, got low={low}, high={high}")
     rng = np.random.default_rng(seed)
     durations = rng.integers(low, high + 1, size=(n_jobs, n_machines))
-    machines = rng.permuted(np.tile(np.arange(n_machines), (n_jobs, 1)), axis=1)
-    name = name or f"uniform_{n_jobs}x{n_machines}" + (f"_{seed}" if isinstance(seed, int) else "")
-    return JobShopInstance(name, machines, durations, metadata={"generator": "uniform", "seed": seed})
+    if two_sets:
+        half = n_machines // 2
+        first = rng.permuted(np.tile(np.arange(half), (n_jobs, 1)), axis=1)
+        second = rng.permuted(np.tile(np.arange(half, n_machines), (n_jobs, 1)), axis=1)
+        machines = np.hstack([first, second])
+    else:
+        machines = rng.permuted(np.tile(np.arange(n_machines), (n_jobs, 1)), axis=1)
+    kind = "uniform_two_sets" if two_sets else "uniform"
+    name = name or f"{kind}_{n_jobs}x{n_machines}" + (f"_{seed}" if isinstance(seed, int) else "")
+    return JobShopInstance(name, machines, durations, metadata={"generator": kind, "seed": seed})
