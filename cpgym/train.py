@@ -124,7 +124,8 @@ OPTIONS: dict[str, Option] = {
     "two_set_share": Option(0.0, float, "share of training/validation instances whose jobs visit the first half of the "
                                         "machines before the second (dmu41-80 routing)"),
     "init_from": Option("", str, "start from this checkpoint's weights (fine-tuning; empty: random init)"),
-    "bc_rule": Option("", str, "behaviour-cloning warm start: dispatching rule imitated before PPO (empty: none)"),
+    "bc_teachers": Option("", str, "behaviour-cloning warm start before PPO: comma-separated rules and/or checkpoints; "
+                                   "per instance the best teacher's schedule is imitated (empty: none)"),
     "bc_instances": Option(32, _count, "behaviour cloning: generated instances per training size"),
     "bc_keep": Option(0.5, float, "behaviour cloning: share of the demonstrated steps trained on"),
     "bc_epochs": Option(5, _count, "behaviour cloning: epochs over the demonstrations"),
@@ -313,7 +314,7 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
     else:
         if settings["init_from"]:
             model.policy.load_state_dict(load_agent(settings["init_from"], device=model.device).policy.state_dict())
-        if settings["bc_rule"]:
+        if settings["bc_teachers"]:
             progress["behaviour_cloning"] = _behaviour_cloning(model, settings, env_kwargs)
 
     instances, reference, reference_kind = validation_set(settings, out)
@@ -332,30 +333,31 @@ def train_jssp(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]
     return monitor.summary()
 
 
-def _behaviour_cloning(model, settings: dict[str, Any], env_kwargs: dict) -> list[dict]:
-    """Warm-start ``model.policy`` by cloning ``settings["bc_rule"]`` on freshly generated instances."""
+def _behaviour_cloning(model, settings: dict[str, Any], env_kwargs: dict) -> dict:
+    """Warm-start ``model.policy`` by imitating the best of ``settings["bc_teachers"]`` on fresh instances."""
     import numpy as np
 
-    from cpgym.agents.imitation import clone_rule, record_demonstrations
-    from cpgym.agents.rules import get_rule
-    from cpgym.agents.training_setup import sizes_of
-    from cpgym.instances import uniform
+    from cpgym.agents.imitation import clone_teachers, make_teacher, record_demonstrations
+    from cpgym.agents.training_setup import training_generator
 
+    names = [name.strip() for name in settings["bc_teachers"].split(",") if name.strip()]
     try:
-        rule = get_rule(settings["bc_rule"]).name
+        teachers = [make_teacher(name) for name in names]
     except KeyError as error:
-        raise ValueError(f"bc_rule: {error.args[0]}") from None
+        raise ValueError(f"bc_teachers: {error.args[0]}") from None
+    generator = training_generator(settings)
+    sizes = getattr(generator, "generators", (generator,))
     rng = np.random.default_rng([settings["seed"], 1])  # not the training or validation instance streams
-    instances = [uniform(j, m, settings["duration_low"], settings["duration_high"], seed=rng)
-                 for j, m in sizes_of(settings) for _ in range(settings["bc_instances"])]
-    demonstrations = record_demonstrations(instances, rule, env_kwargs, settings["bc_keep"], settings["seed"])
-    history = clone_rule(model.policy, demonstrations, settings["bc_epochs"], settings["batch_size"],
+    instances = [size(rng) for size in sizes for _ in range(settings["bc_instances"])]
+    demonstrations, wins = record_demonstrations(instances, teachers, env_kwargs, settings["bc_keep"],
+                                                 settings["seed"])
+    history = clone_teachers(model.policy, demonstrations, settings["bc_epochs"], settings["batch_size"],
                          seed=settings["seed"], progress=settings["progress_bar"])
     for record in history:
         for key in ("cross_entropy", "agreement", "value_mse"):
             model.logger.record(f"bc/{key}", record[key])
         model.logger.dump(record["epoch"])
-    return history
+    return {"teachers": names, "wins": wins, "epochs": history}
 
 
 def _monitor_class() -> type:
@@ -380,7 +382,7 @@ def _monitor_class() -> type:
             self.trained = int(progress.get("num_timesteps", 0))
             self.best = progress.get("best_val_makespan")
             self.history: list[dict] = list(progress.get("history", []))
-            self.behaviour_cloning: list[dict] = list(progress.get("behaviour_cloning", []))
+            self.behaviour_cloning: dict = dict(progress.get("behaviour_cloning", {}))
             self.last_validated = self.history[-1]["timesteps"] if self.history else 0
             self.model_ref = model
             self.bar = None

@@ -5,7 +5,7 @@ import torch as th
 
 from cpgym.agents.checkpoint import build_policy
 from cpgym.agents.decoding import solve_with_agent
-from cpgym.agents.imitation import clone_rule, record_demonstrations
+from cpgym.agents.imitation import clone_teachers, record_demonstrations
 from cpgym.agents.rules import dispatch
 from cpgym.envs.jobshop import GRAPH_FEATURES, JobShopEnv
 from cpgym.instances import uniform
@@ -15,7 +15,8 @@ ENV = {"mode": "non_delay", "reward": "dense", "reward_scale": 0.01}
 
 def test_demonstrations_replay_the_rule_with_returns_to_go():
     instances = [uniform(4, 3, seed=s) for s in range(2)] + [uniform(5, 5, seed=9)]
-    demos = record_demonstrations(instances, "mwkr", ENV)
+    demos, wins = record_demonstrations(instances, ["mwkr"], ENV)
+    assert wins == [3]
     assert sorted(len(d) for d in demos) == [24, 25]  # one group per size, every step kept
     small = next(d for d in demos if len(d) == 24)
     assert small.observations["node_features"].shape == (24, 12, len(GRAPH_FEATURES))
@@ -29,15 +30,33 @@ def test_demonstrations_replay_the_rule_with_returns_to_go():
 
 def test_cloning_learns_the_rule():
     instances = [uniform(6, 4, seed=s) for s in range(12)]
-    demos = record_demonstrations(instances, "spt", ENV)
+    demos, _ = record_demonstrations(instances, ["spt"], ENV)
     env = JobShopEnv(instance=instances[0], observation="graph", **ENV)
     config = {"n_features": len(GRAPH_FEATURES), "hidden_dim": 16, "n_layers": 1, "aggr": "add",
               "net_arch": [16], "activation": "tanh"}
     th.manual_seed(0)
     policy = build_policy(config, env.observation_space, env.action_space, "cpu")
-    history = clone_rule(policy, demos, epochs=30, batch_size=64, learning_rate=3e-3, progress=False)
+    history = clone_teachers(policy, demos, epochs=30, batch_size=64, learning_rate=3e-3, progress=False)
     assert history[-1]["agreement"] > 0.9 > history[0]["agreement"]
     assert history[-1]["value_mse"] < history[0]["value_mse"]
     rule_makespans = [dispatch(i, "spt").makespan for i in instances]
     cloned_makespans = [solve_with_agent(policy, i, env_kwargs=ENV).makespan for i in instances]
     assert sum(a == b for a, b in zip(cloned_makespans, rule_makespans)) >= 8
+
+
+def test_each_instance_imitates_its_best_teacher():
+    instances = [uniform(6, 4, seed=s) for s in range(10)]
+    spt = [dispatch(i, "spt").makespan for i in instances]
+    mwkr = [dispatch(i, "mwkr").makespan for i in instances]
+    demos, wins = record_demonstrations(instances, ["spt", "mwkr"], ENV)
+    assert wins == [sum(a <= b for a, b in zip(spt, mwkr)), sum(a > b for a, b in zip(spt, mwkr))]
+    assert 0 < wins[1] < 10  # both teachers win somewhere on these seeds
+    # the kept returns-to-go start at minus the better makespan's increase over the initial bound
+    first_steps = demos[0].returns[:: instances[0].n_operations]
+    env = JobShopEnv(instance=instances[0], observation="graph", **ENV)
+    bounds = []
+    for instance in instances:
+        env.reset(options={"instance": instance})
+        bounds.append(env.makespan_lb)
+    expected = [-(min(a, b) - lb) * 0.01 for a, b, lb in zip(spt, mwkr, bounds)]
+    np.testing.assert_allclose(first_steps, expected, atol=1e-4)

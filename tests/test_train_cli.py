@@ -96,11 +96,13 @@ def test_mixed_sizes_with_behaviour_cloning_warm_start(tmp_path):
     argv = ["--out", str(out), "--size", "4x4,6x3", "--mode", "non_delay", "--timesteps", "32", "--n-envs", "2",
             "--vec-env", "dummy", "--n-steps", "16", "--batch-size", "32", "--val-every", "32", "--val-instances", "2",
             "--val-time-limit", "0", "--hidden-dim", "16", "--n-layers", "1", "--head-layers", "16",
-            "--bc-rule", "fdd/mwkr", "--bc-instances", "3", "--bc-epochs", "2", "--device", "cpu",
+            "--bc-teachers", "fdd/mwkr,spt", "--bc-instances", "3", "--bc-epochs", "2", "--device", "cpu",
             "--two-set-share", "0.5", "--no-progress-bar"]
     assert main(argv) == 0
     training = read_config(out / "last.pt")["training"]
-    assert [record["epoch"] for record in training["behaviour_cloning"]] == [1, 2]
+    cloning = training["behaviour_cloning"]
+    assert [record["epoch"] for record in cloning["epochs"]] == [1, 2]
+    assert cloning["teachers"] == ["fdd/mwkr", "spt"] and sum(cloning["wins"]) == 6  # 3 instances x 2 sizes
     assert [h["timesteps"] for h in training["history"]] == [0, 32]
     validation = json.loads((out / "validation.json").read_text())
     assert sorted({name.split("_")[1] for name in validation["instances"]}) == ["4x4", "6x3"]
@@ -108,14 +110,14 @@ def test_mixed_sizes_with_behaviour_cloning_warm_start(tmp_path):
 
     # fine-tuning starts from the given weights: its step-0 validation is the best one of the first run
     tuned = tmp_path / "tuned"
-    argv = argv[:1] + [str(tuned)] + argv[2:argv.index("--bc-rule")] + argv[argv.index("--device"):]
+    argv = argv[:1] + [str(tuned)] + argv[2:argv.index("--bc-teachers")] + argv[argv.index("--device"):]
     assert main(argv + ["--init-from", str(out / "best.pt")]) == 0
     start = read_config(tuned / "last.pt")["training"]["history"][0]
     assert start["timesteps"] == 0 and start["mean_makespan"] == training["best_val_makespan"]
 
 
 def test_unknown_behaviour_cloning_rule_is_a_clear_error(tmp_path, capsys):
-    argv = ["--out", str(tmp_path / "x"), "--size", "4x4", "--timesteps", "16", "--bc-rule", "fastest",
+    argv = ["--out", str(tmp_path / "x"), "--size", "4x4", "--timesteps", "16", "--bc-teachers", "fastest",
             "--val-time-limit", "0", "--val-instances", "1", "--n-envs", "1", "--device", "cpu", "--no-progress-bar"]
     assert main(argv) == 2
     assert "unknown dispatching rule 'fastest'" in capsys.readouterr().err

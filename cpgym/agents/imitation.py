@@ -1,4 +1,4 @@
-"""Behaviour cloning of a dispatching rule: a warm start for the GNN policy before MaskablePPO.
+"""Behaviour cloning of the best of several teachers: a warm start for the GNN policy before MaskablePPO.
 
 PPO from a random policy on small instances learns a rule that is good on the training size but
 generalises poorly to instances with many more jobs than machines (see BENCHMARKS.md). Cloning a
@@ -7,22 +7,27 @@ Taillard instances) starts PPO from a policy that is already sound on every size
 PPO then improves on it. The critic is fitted to the demonstrations' returns at the same time, so
 the first PPO updates use meaningful advantages instead of a random value function.
 
-Demonstrations are recorded with the environment's graph observation on the given instances;
+Teachers are rules or trained checkpoints; on every demonstration instance each teacher is rolled
+out and only the best one's schedule is imitated, so one student can learn from teachers that are
+each good on a different kind of instance (e.g. FDD/MWKR on uniform routings, a PPO policy on
+two-machine-set routings). Demonstrations are recorded with the environment's graph observation;
 minibatches only mix steps of equal instance size (no padding needed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch as th
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from cpgym.agents.checkpoint import GNNAgent, load_agent
 from cpgym.agents.gnn import JobShopGNNPolicy
-from cpgym.agents.rules import RulePolicy
+from cpgym.agents.rules import RulePolicy, get_rule
 from cpgym.envs.jobshop import JobShopEnv
 from cpgym.instances import JobShopInstance
 
@@ -39,39 +44,70 @@ class Demonstrations:
         return len(self.actions)
 
 
+Teacher = Callable[[JobShopEnv, dict], int]
+
+
+def rule_teacher(name: str) -> Teacher:
+    """A dispatching rule as a teacher: ``teacher(env, observation) -> job``."""
+    policy = RulePolicy(name)
+    return lambda env, observation: policy(env)
+
+
+def agent_teacher(agent: GNNAgent) -> Teacher:
+    """A trained policy as a (greedy) teacher."""
+
+    def act(env: JobShopEnv, observation: dict) -> int:
+        mask = env.action_masks()
+        if mask.sum() == 1:
+            return int(mask.argmax())
+        batch = {key: th.as_tensor(value[None], device=agent.policy.device) for key, value in observation.items()}
+        with th.no_grad():
+            return int(agent.policy.get_distribution(batch, mask[None]).distribution.logits.argmax())
+
+    return act
+
+
+def make_teacher(spec: str) -> Teacher:
+    """A teacher from a rule name (``fdd_mwkr``) or a checkpoint path (``runs/NAME/best.pt``)."""
+    if spec.endswith(".pt") or Path(spec).exists():
+        return agent_teacher(load_agent(spec, device="cpu"))
+    get_rule(spec)  # KeyError with the known names if unknown
+    return rule_teacher(spec)
+
+
 def record_demonstrations(
     instances: Sequence[JobShopInstance],
-    rule: str,
+    teachers: Sequence[str | Teacher],
     env_kwargs: dict,
     keep: float = 1.0,
     seed: int = 0,
-) -> list[Demonstrations]:
-    """Roll ``rule`` out on every instance; keep a random ``keep`` share of the steps.
+) -> tuple[list[Demonstrations], list[int]]:
+    """Roll every teacher out on every instance and keep, per instance, the best teacher's rollout
+    (smallest makespan; ties go to the first teacher), of which a random ``keep`` share of steps.
 
-    Returns one :class:`Demonstrations` per distinct instance size. The return-to-go of a step is
-    the sum of the env's rewards from that step on (``gamma = 1``), the critic's regression target.
+    Returns one :class:`Demonstrations` per distinct instance size, and how many instances each
+    teacher won. The return-to-go of a step is the sum of the env's rewards from that step on
+    (``gamma = 1``), the critic's regression target.
     """
     if not 0 < keep <= 1:
         raise ValueError(f"keep must be in (0, 1], got {keep}")
+    if not teachers:
+        raise ValueError("behaviour cloning needs at least one teacher")
+    teachers = [make_teacher(t) if isinstance(t, str) else t for t in teachers]
     rng = np.random.default_rng(seed)
-    policy = RulePolicy(rule, seed)
+    wins = [0] * len(teachers)
     by_size: dict[tuple[int, int], list[tuple[dict, int, float]]] = {}
     for instance in instances:
         env = JobShopEnv(instance=instance, observation="graph", **env_kwargs)
-        observation, _ = env.reset(seed=seed)
-        steps, rewards = [], []
-        done = False
-        while not done:
-            action = policy(env)
-            steps.append((observation, action))
-            observation, reward, done, _, _ = env.step(action)
-            rewards.append(reward)
-        returns = np.cumsum(rewards[::-1])[::-1]
+        rollouts = [_rollout(env, teacher, seed) for teacher in teachers]
+        best = min(range(len(teachers)), key=lambda k: rollouts[k][0])
+        wins[best] += 1
+        _, steps, returns = rollouts[best]
         chosen = rng.random(len(steps)) < keep
         by_size.setdefault((instance.n_jobs, instance.n_machines), []).extend(
             (obs, action, float(ret)) for (obs, action), ret, take in zip(steps, returns, chosen) if take
         )
-    return [
+    demonstrations = [
         Demonstrations(
             {key: np.stack([obs[key] for obs, _, _ in rows]) for key in rows[0][0]},
             np.array([action for _, action, _ in rows]),
@@ -79,9 +115,23 @@ def record_demonstrations(
         )
         for rows in by_size.values() if rows
     ]
+    return demonstrations, wins
 
 
-def clone_rule(
+def _rollout(env: JobShopEnv, teacher: Teacher, seed: int) -> tuple[int, list[tuple[dict, int]], np.ndarray]:
+    """(makespan, [(observation, action)], returns-to-go) of one teacher episode."""
+    observation, _ = env.reset(seed=seed)
+    steps, rewards = [], []
+    done = False
+    while not done:
+        action = teacher(env, observation)
+        steps.append((observation, action))
+        observation, reward, done, _, info = env.step(action)
+        rewards.append(reward)
+    return info["makespan"], steps, np.cumsum(rewards[::-1])[::-1]
+
+
+def clone_teachers(
     policy: JobShopGNNPolicy,
     demonstrations: Sequence[Demonstrations],
     epochs: int = 5,
