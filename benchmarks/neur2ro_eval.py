@@ -5,8 +5,8 @@ Knapsack: relative error to the branch-and-price best-known value, per correlati
 literature's k-adaptability decisions (K = 2, 5, 10, each scored by the same exact evaluator),
 per ``N``. A subset (``--per-class`` instances of every (correlation, n) / N group) keeps runs short.
 
-    python benchmarks/neur2ro_eval.py --problem knapsack --per-class 1 --time-limit 15
-    python benchmarks/neur2ro_eval.py --problem capital_budgeting --per-class 2 --time-limit 60
+    python benchmarks/neur2ro_eval.py --problem knapsack --per-class 2 --stratified --time-limit 15
+    python benchmarks/neur2ro_eval.py --problem capital_budgeting --per-class 2 --stratified --time-limit 60
 """
 
 from __future__ import annotations
@@ -27,27 +27,49 @@ from cpgym.instances.capital_budgeting import capital_budgeting_names, k_adaptab
 from cpgym.instances.robust_knapsack import knapsack_names, load_robust_knapsack
 
 
-def _subset(names: list[str], key, per_class: int, offset: int = 0) -> list[str]:
+def _subset(names: list[str], key, per_class: int, offset: int = 0, stratified: bool = False) -> list[str]:
+    """``per_class`` names of every group (groups in order of first appearance, names in list order).
+
+    Default: names ``offset .. offset + per_class - 1`` of each group. ``stratified``: group ``j``
+    takes names ``(offset + j + k * (size // per_class)) % size`` for ``k < per_class``, so consecutive
+    groups (e.g. n = 20, 30, ... of one correlation class) get different settings (h, dev, delta) and
+    the picks of one group are spread over its list.
+    """
     groups: dict = defaultdict(list)
     for name in names:
         groups[key(name)].append(name)
-    return [name for group in groups.values() for name in group[offset:offset + per_class]]
+    if not stratified:
+        return [name for group in groups.values() for name in group[offset:offset + per_class]]
+    picks = []
+    for j, group in enumerate(groups.values()):
+        step = max(1, len(group) // per_class)
+        picks += [group[(offset + j + k * step) % len(group)] for k in range(min(per_class, len(group)))]
+    return picks
+
+
+def _shares(args) -> dict:
+    """Time shares of the CCG's MILPs given on the command line (others keep their defaults)."""
+    shares = {"main_share": args.main_share, "adversary_share": args.adversary_share}
+    return {k: v for k, v in shares.items() if v is not None}
 
 
 def run_knapsack(args) -> list[dict]:
     key = lambda s: re.match(r"RKP_(\w+?)_n(\d+)_", s).groups()  # noqa: E731
     rows = []
-    for name in _subset(knapsack_names(), key, args.per_class, args.offset):
+    for name in _subset(knapsack_names(), key, args.per_class, args.offset, args.stratified):
         instance = load_robust_knapsack(name)
-        x, info = solve_neur2ro(instance, "knapsack", args.time_limit, args.model, args.mode)
+        x, info = solve_neur2ro(instance, "knapsack", args.time_limit, args.model, args.mode, not args.no_select,
+                                **_shares(args))
         score = evaluate_knapsack(instance, x, time_limit=args.eval_time_limit)
         error = 100 * (instance.best_known - score.objective) / abs(instance.best_known)
         corr, n = key(name)
         rows.append({"name": name, "corr": corr, "n": int(n), "objective": score.objective,
                      "best_known": instance.best_known, "rel_error_pct": error, "time": info["time"],
-                     "iterations": info["iterations"], "status": info["status"], "eval_status": score.status})
+                     "iterations": info["iterations"], "status": info["status"], "eval_status": score.status,
+                     "candidates": info["candidates"], "feedback": info["feedback"],
+                     "evaluation_time": info["evaluation_time"]})
         print(f"{name:45s} err {error:6.2f} %  time {info['time']:5.1f} s  it {info['iterations']:2d} "
-              f"{info['status']}", flush=True)
+              f"cand {info['candidates']:2d} fb {info['feedback']:2d} {info['status']}", flush=True)
     return rows
 
 
@@ -55,9 +77,10 @@ def run_capital_budgeting(args) -> list[dict]:
     """Exact evaluator bounds (lower = certified ``objective``, upper) for Neur2RO and k-adaptability."""
     key = lambda s: int(re.match(r"CB_n(\d+)_", s).group(1))  # noqa: E731
     rows = []
-    for name in _subset(capital_budgeting_names(), key, args.per_class, args.offset):
+    for name in _subset(capital_budgeting_names(), key, args.per_class, args.offset, args.stratified):
         instance = load_capital_budgeting(name)
-        x, info = solve_neur2ro(instance, "capital_budgeting", args.time_limit, args.model, args.mode)
+        x, info = solve_neur2ro(instance, "capital_budgeting", args.time_limit, args.model, args.mode,
+                                not args.no_select, **_shares(args))
         ours = evaluate_capital_budgeting(instance, x, time_limit=args.eval_time_limit)
         baseline = {r.K: evaluate_capital_budgeting(instance, r.x, time_limit=args.eval_time_limit)
                     for r in k_adaptability_results(name)}
@@ -69,7 +92,9 @@ def run_capital_budgeting(args) -> list[dict]:
                      "kadapt_runtime": {r.K: r.runtime for r in k_adaptability_results(name)},
                      "gain_pct": 100 * (ours.objective - best) / abs(best),
                      "gain_upper_pct": 100 * (ours.upper - best_upper) / abs(best_upper), "time": info["time"],
-                     "iterations": info["iterations"], "status": info["status"], "eval_status": ours.status})
+                     "iterations": info["iterations"], "status": info["status"], "eval_status": ours.status,
+                     "candidates": info["candidates"], "feedback": info["feedback"],
+                     "evaluation_time": info["evaluation_time"]})
         print(f"{name:15s} neur2ro [{ours.objective:7.3f}, {ours.upper:7.3f}]  best k-adapt "
               f"[{best:7.3f}, {best_upper:7.3f}]  gain {rows[-1]['gain_pct']:+6.2f} % / "
               f"{rows[-1]['gain_upper_pct']:+6.2f} %  time {info['time']:5.1f} s  it {info['iterations']}", flush=True)
@@ -95,11 +120,18 @@ def main(argv=None) -> None:
     parser.add_argument("--problem", choices=["knapsack", "capital_budgeting"], required=True)
     parser.add_argument("--per-class", type=int, default=1, help="instances per (correlation, n) / N group")
     parser.add_argument("--offset", type=int, default=0, help="skip this many instances of every group")
+    parser.add_argument("--stratified", action="store_true",
+                        help="spread the picks over the settings (h, dev, delta) instead of the first ones")
+    parser.add_argument("--no-select", action="store_true",
+                        help="return the last CCG decision (no exact candidate selection / scenario feedback)")
     parser.add_argument("--time-limit", type=float, default=None, help="default 15 (knapsack) / 60 (capital budgeting)")
     parser.add_argument("--eval-time-limit", type=float, default=60.0, help="exact evaluator's limit")
     parser.add_argument("--model", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--mode", choices=["selected", "all"], default="selected",
                         help="main problem: Neur2RO's network-selected scenario, or exact recourse for all scenarios")
+    parser.add_argument("--main-share", type=float, default=None, help="time share of each main MILP (0.25)")
+    parser.add_argument("--adversary-share", type=float, default=None,
+                        help="time share of each adversarial MILP (0.1)")
     parser.add_argument("--out", type=Path, default=None, help="write the per-instance rows as JSON")
     args = parser.parse_args(argv)
     args.time_limit = args.time_limit or (15.0 if args.problem == "knapsack" else 60.0)

@@ -11,9 +11,11 @@ import torch as th
 from ortools.linear_solver import pywraplp
 
 from cpgym.agents.neur2ro import (
+    Candidates,
     NetView,
     adversarial_problem,
     default_model_path,
+    main_objective,
     main_problem,
     neur2ro_ccg,
     solve_neur2ro,
@@ -41,7 +43,7 @@ from cpgym.agents.neur2ro_train import (
 from cpgym.agents.neur2ro_train import main as train_main
 from cpgym.cp_models.relu_milp import add_relu_network, forward, interval_bounds
 from cpgym.cp_models.ro_capital_budgeting import cb_second_stage
-from cpgym.cp_models.ro_knapsack import knapsack_second_stage
+from cpgym.cp_models.ro_knapsack import evaluate_knapsack, knapsack_second_stage
 from cpgym.instances.capital_budgeting import generate_capital_budgeting
 from cpgym.instances.robust_knapsack import generate_robust_knapsack
 
@@ -257,19 +259,24 @@ def test_train_cli_writes_model(tmp_path):
 
 # ---------------------------------------------------------------- CCG
 
-def test_main_problem_matches_brute_force_knapsack():
-    """Objective = max_x fs(x) + Q(x, xi_k*) with k* the scenario of smallest prediction."""
+@pytest.mark.parametrize("n_exact", [0, 2])
+def test_main_problem_matches_brute_force_knapsack(n_exact):
+    """Objective = max_x fs(x) + min(Q(x, xi_k*), Q(x, e) for the exact scenarios e) with k* the scenario of
+    smallest prediction."""
     instance = _knapsack(n=6, seed=2)
     view = NetView(_tiny_net("knapsack", instance, seed=5), instance)
     rng = np.random.default_rng(0)
     scenarios = [np.zeros(instance.n), *(np.clip(rng.random((2, instance.n)), 0, 0.5))]
-    x, _, objective = main_problem(view, scenarios, 30)
+    exact = list(np.clip(rng.random((n_exact, instance.n)), 0, 0.5))
+    x, _, objective = main_problem(view, scenarios, 30, exact=exact)
     best = -np.inf
     for bits in itertools.product((0, 1), repeat=instance.n):
         cand = np.array(bits)
         k = int(np.argmin([view.predict(cand, s) for s in scenarios]))
-        best = max(best, instance.first_stage_value(cand) + knapsack_second_stage(instance, cand, scenarios[k])[0])
+        second = min(knapsack_second_stage(instance, cand, xi)[0] for xi in [scenarios[k], *exact])
+        best = max(best, instance.first_stage_value(cand) + second)
     assert objective == pytest.approx(best, rel=1e-6)
+    assert main_objective(view, x, scenarios, exact=exact) == pytest.approx(best, rel=1e-6)
 
 
 def test_main_problem_all_mode_is_exact_ccg_main():
@@ -322,16 +329,43 @@ def test_adversary_minimises_prediction(problem, make):
 def test_ccg_returns_feasible_decision(tmp_path):
     instance = _cb(n=5)
     net = _tiny_net("capital_budgeting", instance)
-    x, info = neur2ro_ccg(net, instance, time_limit=20)
+    # select=False: deterministic (the capital-budgeting candidate score samples scenarios while its time lasts)
+    x, info = neur2ro_ccg(net, instance, time_limit=20, select=False)
     assert x.shape == (5,) and instance.robust_feasible(x)
     assert info["status"] in ("converged", "repeated_scenario") and info["iterations"] >= 1
     path, _ = save_value_net(net, tmp_path / "cb.pt")
-    x2, info2 = solve_neur2ro(instance, "capital_budgeting", 20, model_path=path)
+    x2, info2 = solve_neur2ro(instance, "capital_budgeting", 20, model_path=path, select=False)
     assert np.array_equal(x, x2) and info2["model"] == str(path)
     with pytest.raises(ValueError, match="trained for"):
         solve_neur2ro(_knapsack(), "knapsack", 5, model_path=path)
     with pytest.raises(FileNotFoundError):
         solve_neur2ro(instance, "capital_budgeting", 5, model_path=tmp_path / "missing.pt")
+
+
+def test_candidates_evaluate_once_and_keep_the_best():
+    instance = _knapsack(n=8, seed=1)
+    pool = Candidates("knapsack", instance)
+    good, bad = np.ones(instance.n, dtype=np.int64), np.zeros(instance.n, dtype=np.int64)
+    first = pool.add(bad, 5)
+    assert pool.add(bad, 5) is first and len(pool) == 1  # evaluated once
+    pool.add(good, 5)
+    exact = [evaluate_knapsack(instance, x).upper for x in (bad, good)]
+    assert pool.values() == pytest.approx(exact)
+    assert np.array_equal(pool.best()[0], (bad, good)[int(np.argmax(exact))])
+
+
+def test_ccg_selection_returns_best_candidate_and_never_loses():
+    """Exact selection returns the best-scored proposal; it is at least as good as the plain method's last x
+    (without time limits the plain trajectory is a prefix of the selecting one)."""
+    instance = _knapsack(n=10, seed=4)
+    net = _tiny_net("knapsack", instance, seed=1)  # untrained: its worst-case guesses are poor
+    x, info = neur2ro_ccg(net, instance, time_limit=30)
+    score = evaluate_knapsack(instance, x).objective
+    assert info["candidates"] == len(info["candidate_values"]) >= 1 and info["feedback"] >= 1
+    assert score == pytest.approx(max(info["candidate_values"]), rel=1e-9)
+    x0, info0 = neur2ro_ccg(net, instance, time_limit=30, select=False)
+    assert info0["candidates"] == 0 and info0["feedback"] == 0
+    assert evaluate_knapsack(instance, x0).objective <= score + 1e-6
 
 
 def test_subcommand_registration():

@@ -22,8 +22,12 @@ MILP (:mod:`cpgym.cp_models.relu_milp`):
   value (within ``tol`` of the label range) or the time limit; return the last main-problem ``x``
   (kept from the previous iteration when SCIP's time-capped incumbent is worse on the main objective).
   ``mode="all"`` is a variant with exact second stages for every scenario in the main problem.
-  The caller scores ``x`` with the exact evaluators (``evaluate_knapsack`` /
-  ``evaluate_capital_budgeting``).
+* Candidate selection (default, ``select=True``): the network guides the search, an exact score
+  (``evaluate_knapsack``; capital budgeting: worst case over sampled scenarios) picks among its
+  proposals. Every distinct main-problem ``x`` is scored and the best is returned; when the network-driven loop stops
+  early, the exact worst case of the last ``x`` enters the main problem with its own exact second
+  stage and the loop continues until the time limit. The caller scores the returned ``x`` with the
+  exact evaluator again (with its own, longer limit).
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from cpgym.agents.neur2ro_net import ValueNet, load_value_net
 from cpgym.agents.shipped import models_dir
 from cpgym.cp_models.relu_milp import add_relu_network
 from cpgym.cp_models.ro_capital_budgeting import cb_second_stage
-from cpgym.cp_models.ro_knapsack import knapsack_second_stage
+from cpgym.cp_models.ro_common import RobustEvaluation
+from cpgym.cp_models.ro_knapsack import evaluate_knapsack, knapsack_second_stage
 
 DEFAULT_MODELS = {"knapsack": "neur2ro_knapsack.pt", "capital_budgeting": "neur2ro_capital_budgeting.pt"}
+RESERVE = 0.03  # share of the time limit kept free: solver time caps overrun by model building (~0.1-1 s)
 
 
 class NetView:
@@ -201,28 +207,31 @@ def x_embedding_milp(solver, view: NetView, x: list):
 MAIN_MODES = ("selected", "all")
 
 
-def main_objective(view: NetView, x: np.ndarray, scenarios: list[np.ndarray], mode: str = "selected") -> float:
+def main_objective(view: NetView, x: np.ndarray, scenarios: list[np.ndarray], mode: str = "selected",
+                   exact: list[np.ndarray] = ()) -> float:
     """The main problem's objective at a given ``x``, computed outside the MILP with the exact second stage."""
     if view.problem.name == "capital_budgeting" and not view.instance.robust_feasible(x):
         return -np.inf
     if mode == "all":
-        chosen = scenarios
+        chosen = list(scenarios)
     else:
         chosen = [scenarios[int(np.argmin([view.predict(x, xi) for xi in scenarios]))]]
-    exact = knapsack_second_stage if view.problem.name == "knapsack" else cb_second_stage
+    second = knapsack_second_stage if view.problem.name == "knapsack" else cb_second_stage
     first = view.instance.first_stage_value(x) if view.problem.name == "knapsack" else 0.0
-    return first + min(exact(view.instance, x, xi)[0] for xi in chosen)
+    return first + min(second(view.instance, x, xi)[0] for xi in [*chosen, *exact])
 
 
 def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, mode: str = "selected",
-                 hint: np.ndarray | None = None):
+                 hint: np.ndarray | None = None, exact: list[np.ndarray] = ()):
     """Solve the main problem; returns ``(x, predicted worst value (scaled) over scenarios, MILP objective)``,
     or ``None`` when SCIP found no solution within the time limit. ``hint``: a first-stage decision
     passed to SCIP as a (partial) starting solution.
 
     ``mode="selected"`` (Neur2RO): the network picks the worst scenario, whose second stage is
     exact. ``mode="all"`` (variant): exact second stages for every scenario (classical CCG main
-    problem, no network inside; the network then only drives the adversary).
+    problem, no network inside; the network then only drives the adversary). ``exact``: further
+    scenarios (the exact worst cases of earlier decisions, see :func:`neur2ro_ccg`) that each get
+    their own exact second stage, whatever the mode; the objective uses the smallest of all.
     """
     if mode not in MAIN_MODES:
         raise ValueError(f"unknown main-problem mode {mode!r}; use one of {MAIN_MODES}")
@@ -246,6 +255,12 @@ def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, 
             solver.Add(t <= v)
             solver.Add(t >= v - (v_hi - t_lo) * (1 - zk))
     w = _RECOURSE[view.problem.name](solver, view.instance, x, scenarios, z)
+    if len(exact):
+        w_exact = _RECOURSE[view.problem.name](solver, view.instance, x, list(exact), None)
+        worst = solver.NumVar(-solver.infinity(), solver.infinity(), "worst")
+        solver.Add(worst <= w)
+        solver.Add(worst <= w_exact)
+        w = worst
     solver.Maximize(_first_stage(view, x) + w)
     if hint is not None:
         solver.SetHint(x, [float(v) for v in hint])
@@ -387,56 +402,145 @@ def _forward_item(pre_activation: np.ndarray, rest) -> np.ndarray:
     return h
 
 
+# ---------------------------------------------------------------- candidate selection
+
+CB_SCORE_SAMPLES = 2000  # at most this many uniform scenarios in the capital-budgeting candidate score
+
+
+def _cb_score(instance, x, time_limit: float) -> RobustEvaluation:
+    """Capital-budgeting candidate score: exact second stages at the box centre, its vertices and then
+    uniform draws (at most :data:`CB_SCORE_SAMPLES`) while ``time_limit`` lasts; the lowest value is an
+    optimistic estimate of the robust value (``upper``), attained at ``worst_scenario``.
+
+    Used instead of ``evaluate_capital_budgeting``, whose start (exact second stages at ~300 seed scenarios,
+    including the bundled literature scenarios of the instance) ignores the time cap for N = 50 (30-90 s)
+    and would hand the literature's scenarios to the method.
+    """
+    start, d = time.perf_counter(), instance.xi_dim
+    if not instance.robust_feasible(x):
+        return RobustEvaluation(-np.inf, -np.inf, -np.inf, "infeasible", 0.0, np.ones(d))
+    box = np.vstack([np.zeros((1, d)), np.array(np.meshgrid(*[[-1.0, 1.0]] * d)).reshape(d, -1).T])
+    points = np.vstack([box, np.random.default_rng(0).uniform(-1.0, 1.0, (CB_SCORE_SAMPLES, d))])
+    upper, worst, solved = np.inf, points[0], 0
+    for xi in points:
+        if solved and time.perf_counter() - start > time_limit:
+            break
+        value = cb_second_stage(instance, x, xi, solver="scip")[0]  # the DP can take 40 s on some N = 50 x
+        solved += 1
+        if value < upper:
+            upper, worst = value, xi
+    return RobustEvaluation(upper, -np.inf, upper, "sampled", time.perf_counter() - start, worst, solved)
+
+
+_EVALUATORS = {"knapsack": evaluate_knapsack, "capital_budgeting": _cb_score}
+
+
+class Candidates:
+    """Distinct first-stage decisions proposed by the CCG, each scored once by the exact evaluator.
+
+    The score is the evaluation's ``upper`` bound: the exact objective at the worst scenario it found.
+    Knapsack: ``evaluate_knapsack``, the exact robust value when it converges within its time cap
+    (nearly always). Capital budgeting: :func:`_cb_score` (worst of sampled scenarios; the exact
+    evaluator's certified lower bound is too loose after a few seconds to rank decisions).
+    :meth:`best` returns the decision with the highest score (ties: the earliest).
+    """
+
+    def __init__(self, problem: str, instance) -> None:
+        self.evaluate = _EVALUATORS[problem]
+        self.instance = instance
+        self.scores: dict[bytes, tuple[np.ndarray, RobustEvaluation]] = {}
+
+    def add(self, x: np.ndarray, time_limit: float) -> RobustEvaluation:
+        """Evaluate ``x`` (at most ``time_limit`` seconds) unless it was seen before; returns its evaluation."""
+        key = np.asarray(x, dtype=np.int8).tobytes()
+        if key not in self.scores:
+            self.scores[key] = (np.array(x), self.evaluate(self.instance, x, time_limit=max(time_limit, 0.05)))
+        return self.scores[key][1]
+
+    def best(self) -> tuple[np.ndarray, RobustEvaluation]:
+        return max(self.scores.values(), key=lambda item: item[1].upper)
+
+    def values(self) -> list[float]:
+        """Scores in the order the candidates were found."""
+        return [evaluation.upper for _, evaluation in self.scores.values()]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
 # ---------------------------------------------------------------- CCG driver
 
 def neur2ro_ccg(net: ValueNet, instance, time_limit: float = 60.0, tol: float = 1e-4, max_iterations: int = 50,
-                main_share: float = 0.25, adversary_share: float = 0.1,
-                mode: str = "selected") -> tuple[np.ndarray, dict]:
+                main_share: float = 0.25, adversary_share: float = 0.1, mode: str = "selected",
+                select: bool = True, eval_share: float = 0.2) -> tuple[np.ndarray, dict]:
     """ML-driven CCG; returns the first-stage ``x`` and an info dict (iterations, scenarios, times).
 
     Each main (adversarial) MILP gets at most ``main_share`` (``adversary_share``) of
     ``time_limit`` and the time left; on its limit SCIP's incumbent is used (the adversary's
     scenario is then only a good one, and the main problem's ``x`` not proven best).
+
+    ``select=True`` (default): every distinct ``x`` of the main problem is scored by the exact
+    evaluator (at most ``eval_share`` of the time limit each; :class:`Candidates`) and the best one
+    is returned. When the network-driven loop stops (converged or repeated scenario) with time
+    left, the exact worst-case scenario of the last ``x`` (found by that evaluation) is added to
+    the main problem with its own exact second stage (``exact`` of :func:`main_problem`) and the
+    loop goes on (``info["feedback"]`` counts these), until that scenario is already known or the
+    time is up. ``select=False``: the original method (the last ``x``). All of this counts in
+    ``info["time"]``.
     """
     start = time.perf_counter()
     view = NetView(net.cpu().eval(), instance)
     scenarios = [np.zeros(view.problem.xi_shape(view.n))]
     x, status, iterations, predicted = np.zeros(view.n, dtype=np.int64), "time_limit", 0, None
-    clock = {"main": 0.0, "adversary": 0.0}
+    clock = {"main": 0.0, "adversary": 0.0, "evaluation": 0.0}
+    candidates, exact = Candidates(view.problem.name, instance), []
 
-    def left(share: float) -> float:
-        return min(share * time_limit, time_limit - (time.perf_counter() - start))
+    def known(xi: np.ndarray) -> bool:
+        return any(np.allclose(xi, s, atol=1e-6) for s in [*scenarios, *exact])
+
+    def left(share: float) -> float:  # the last RESERVE of the limit absorbs model building and bookkeeping
+        return min(share * time_limit, (1 - RESERVE) * time_limit - (time.perf_counter() - start))
 
     while iterations < max_iterations and left(1.0) > 0:
         iterations += 1
         tic = time.perf_counter()
-        solved = main_problem(view, scenarios, left(main_share), mode, hint=x if iterations > 1 else None)
+        solved = main_problem(view, scenarios, left(main_share), mode, hint=x if iterations > 1 else None,
+                              exact=exact)
         if solved is None:  # no incumbent in time: keep the previous x
             status = "main_time_limit"
             break
-        if iterations > 1 and main_objective(view, x, scenarios, mode) > main_objective(
-            view, solved[0], scenarios, mode
+        if iterations > 1 and main_objective(view, x, scenarios, mode, exact) > main_objective(
+            view, solved[0], scenarios, mode, exact
         ):  # SCIP's incumbent is worse than the previous decision: keep that one
             solved = (x, min(view.predict(x, xi) for xi in scenarios), None)
         clock["main"] += time.perf_counter() - tic
         x, predicted, _ = solved
+        if select:
+            tic = time.perf_counter()
+            evaluation = candidates.add(x, left(eval_share))
+            clock["evaluation"] += time.perf_counter() - tic
         if left(1.0) <= 0:
             break
         tic = time.perf_counter()
         xi, value = adversarial_problem(view, x, left(adversary_share))
         clock["adversary"] += time.perf_counter() - tic
-        if value >= predicted - tol:
-            status = "converged"
+        stop = "converged" if value >= predicted - tol else "repeated_scenario" if known(xi) else None
+        if stop is None:
+            scenarios.append(xi)
+        elif select and not known(evaluation.worst_scenario):  # exact feedback: the network missed it
+            exact.append(np.asarray(evaluation.worst_scenario, dtype=float))
+        else:
+            status = stop
             break
-        if any(np.allclose(xi, s, atol=1e-6) for s in scenarios):
-            status = "repeated_scenario"
-            break
-        scenarios.append(xi)
     else:
         status = "iteration_limit" if iterations >= max_iterations else "time_limit"
+    if select and len(candidates):
+        x = candidates.best()[0]
     info = {
-        "status": status, "iterations": iterations, "n_scenarios": len(scenarios),
-        "time": time.perf_counter() - start, "main_time": clock["main"], "adversary_time": clock["adversary"],
+        "status": status, "iterations": iterations, "n_scenarios": len(scenarios), "feedback": len(exact),
+        "candidates": len(candidates), "candidate_values": candidates.values(),
+        "time": time.perf_counter() - start, "main_time": clock["main"],
+        "adversary_time": clock["adversary"], "evaluation_time": clock["evaluation"],
         "predicted_value": None if predicted is None else float(view.scaling.unscale_q(predicted)),
     }
     return x, info
@@ -453,12 +557,14 @@ def default_model_path(problem: str) -> Path:
 
 
 def solve_neur2ro(instance, problem: str, time_limit: float = 60.0, model_path=None,
-                  mode: str = "selected") -> tuple[np.ndarray, dict]:
+                  mode: str = "selected", select: bool = True, **options) -> tuple[np.ndarray, dict]:
     """Neur2RO decision for ``instance`` (``problem`` = ``"knapsack"`` or ``"capital_budgeting"``).
 
     ``model_path``: a ``.pt`` state dict with its ``.json`` config next to it; default: the
-    shipped model of the problem. ``mode``: main-problem form (see :func:`main_problem`).
-    Returns ``(x, info)``; score ``x`` with the exact evaluator.
+    shipped model of the problem. ``mode``: main-problem form (see :func:`main_problem`);
+    ``select``: exact candidate selection and scenario feedback; ``options``: further keyword
+    arguments of :func:`neur2ro_ccg` (e.g. ``main_share``). Returns ``(x, info)``; score ``x`` with
+    the exact evaluator.
     """
     path = Path(model_path) if model_path is not None else default_model_path(problem)
     if not path.with_suffix(".pt").is_file():
@@ -467,6 +573,6 @@ def solve_neur2ro(instance, problem: str, time_limit: float = 60.0, model_path=N
     net = _cached_net(str(path.with_suffix(".pt").resolve()))
     if net.config.problem != problem:
         raise ValueError(f"model {path} was trained for {net.config.problem!r}, not {problem!r}")
-    x, info = neur2ro_ccg(net, instance, time_limit, mode=mode)
-    info["model"], info["mode"] = str(path), mode
+    x, info = neur2ro_ccg(net, instance, time_limit, mode=mode, select=select, **options)
+    info["model"], info["mode"], info["select"] = str(path), mode, select
     return x, info
