@@ -5,7 +5,8 @@ Specs: ``NAME`` or ``NAME:ARG``.
 * dispatching rules: ``spt``, ``mwkr``, ... (``mwkr:active`` selects the active mode;
   non-delay is the default);
 * ``cpsat:SECONDS`` — CP-SAT with a time limit;
-* ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default), greedy decoding;
+* ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default; PATH may also name another
+  shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts;
 * ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
   whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``;
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -159,6 +161,8 @@ def _load_agent(path: str | None, threads: int):
         path = shipped_model_path()
         if path is None:
             raise FileNotFoundError("cpgym ships no GNN model; pass one as gnn:PATH")
+    elif not Path(path).exists() and shipped_model_path(path) is not None:
+        path = shipped_model_path(path)  # a shipped model by file name, e.g. gnn:jssp_gnn_ppo_10x10.pt
     torch.set_num_threads(threads)
     return load_agent(path, device="cpu")
 
