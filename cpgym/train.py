@@ -350,7 +350,7 @@ def _behaviour_cloning(model, settings: dict[str, Any], env_kwargs: dict) -> dic
     rng = np.random.default_rng([settings["seed"], 1])  # not the training or validation instance streams
     instances = [size(rng) for size in sizes for _ in range(settings["bc_instances"])]
     demonstrations, wins = record_demonstrations(instances, teachers, env_kwargs, settings["bc_keep"],
-                                                 settings["seed"])
+                                                 settings["seed"], progress=settings["progress_bar"])
     history = clone_teachers(model.policy, demonstrations, settings["bc_epochs"], settings["batch_size"],
                          seed=settings["seed"], progress=settings["progress_bar"])
     for record in history:

@@ -81,6 +81,7 @@ def record_demonstrations(
     env_kwargs: dict,
     keep: float = 1.0,
     seed: int = 0,
+    progress: bool = False,
 ) -> tuple[list[Demonstrations], list[int]]:
     """Roll every teacher out on every instance and keep, per instance, the best teacher's rollout
     (smallest makespan; ties go to the first teacher), of which a random ``keep`` share of steps.
@@ -97,7 +98,7 @@ def record_demonstrations(
     rng = np.random.default_rng(seed)
     wins = [0] * len(teachers)
     by_size: dict[tuple[int, int], list[tuple[dict, int, float]]] = {}
-    for instance in instances:
+    for instance in tqdm(instances, desc="demonstrations", disable=not progress, leave=False):
         env = JobShopEnv(instance=instance, observation="graph", **env_kwargs)
         rollouts = [_rollout(env, teacher, seed) for teacher in teachers]
         best = min(range(len(teachers)), key=lambda k: rollouts[k][0])
