@@ -338,21 +338,19 @@ def _behaviour_cloning(model, settings: dict[str, Any], env_kwargs: dict) -> dic
     import numpy as np
 
     from cpgym.agents.imitation import clone_teachers, make_teacher, record_demonstrations
-    from cpgym.agents.training_setup import training_generator
+    from cpgym.agents.training_setup import size_generators
 
     names = [name.strip() for name in settings["bc_teachers"].split(",") if name.strip()]
     try:
         teachers = [make_teacher(name) for name in names]
     except KeyError as error:
         raise ValueError(f"bc_teachers: {error.args[0]}") from None
-    generator = training_generator(settings)
-    sizes = getattr(generator, "generators", (generator,))
     rng = np.random.default_rng([settings["seed"], 1])  # not the training or validation instance streams
-    instances = [size(rng) for size in sizes for _ in range(settings["bc_instances"])]
+    instances = [generate(rng) for generate in size_generators(settings) for _ in range(settings["bc_instances"])]
     demonstrations, wins = record_demonstrations(instances, teachers, env_kwargs, settings["bc_keep"],
                                                  settings["seed"], progress=settings["progress_bar"])
     history = clone_teachers(model.policy, demonstrations, settings["bc_epochs"], settings["batch_size"],
-                         seed=settings["seed"], progress=settings["progress_bar"])
+                             seed=settings["seed"], progress=settings["progress_bar"])
     for record in history:
         for key in ("cross_entropy", "agreement", "value_mse"):
             model.logger.record(f"bc/{key}", record[key])

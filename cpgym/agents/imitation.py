@@ -34,7 +34,7 @@ from cpgym.instances import JobShopInstance
 
 @dataclass
 class Demonstrations:
-    """Steps of rule rollouts on instances of one size: stacked observations, actions, returns-to-go."""
+    """Steps of teacher rollouts on instances of one size: stacked observations, actions, returns-to-go."""
 
     observations: dict[str, np.ndarray]
     actions: np.ndarray

@@ -28,11 +28,16 @@ def padding_of(settings: dict[str, Any]) -> dict[str, int]:
     return {"max_jobs": max(j for j, _ in sizes), "max_machines": max(m for _, m in sizes)}
 
 
-def training_generator(settings: dict[str, Any]) -> UniformGenerator | MixedSizeGenerator:
-    """The picklable generator of fresh training instances (one size, or a uniform mix of sizes)."""
+def size_generators(settings: dict[str, Any]) -> tuple[UniformGenerator, ...]:
+    """One picklable instance generator per training size."""
     low, high = settings["duration_low"], settings["duration_high"]
     share = settings.get("two_set_share", 0.0)
-    generators = tuple(UniformGenerator(j, m, low, high, share) for j, m in sizes_of(settings))
+    return tuple(UniformGenerator(j, m, low, high, share) for j, m in sizes_of(settings))
+
+
+def training_generator(settings: dict[str, Any]) -> UniformGenerator | MixedSizeGenerator:
+    """The picklable generator of fresh training instances (one size, or a uniform mix of sizes)."""
+    generators = size_generators(settings)
     return generators[0] if len(generators) == 1 else MixedSizeGenerator(generators)
 
 
