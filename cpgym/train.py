@@ -124,11 +124,13 @@ OPTIONS: dict[str, Option] = {
     "two_set_share": Option(0.0, float, "share of training/validation instances whose jobs visit the first half of the "
                                         "machines before the second (dmu41-80 routing)"),
     "init_from": Option("", str, "start from this checkpoint's weights (fine-tuning; empty: random init)"),
-    "bc_teachers": Option("", str, "behaviour-cloning warm start before PPO: comma-separated rules and/or checkpoints; "
-                                   "per instance the best teacher's schedule is imitated (empty: none)"),
+    "bc_teachers": Option("", str, "behaviour-cloning warm start before PPO: comma-separated rules, checkpoints "
+                                   "(greedy) and/or sampleN:CHECKPOINT (best of N samples); per instance the best "
+                                   "teacher's schedule is imitated (empty: none)"),
     "bc_instances": Option(32, _count, "behaviour cloning: generated instances per training size"),
     "bc_keep": Option(0.5, float, "behaviour cloning: share of the demonstrated steps trained on"),
     "bc_epochs": Option(5, _count, "behaviour cloning: epochs over the demonstrations"),
+    "bc_workers": Option(1, _count, "behaviour cloning: processes running the teachers"),
     "cp_episodes": Option(16, _count, "cp-guided: episodes per iteration (one CP completion each)"),
     "cp_time_limit": Option(1.0, float, "cp-guided: CP-SAT seconds per completion"),
     "cp_workers": Option(0, int, "cp-guided: CP-SAT completions run in parallel (0: one per core)"),
@@ -347,8 +349,9 @@ def _behaviour_cloning(model, settings: dict[str, Any], env_kwargs: dict) -> dic
         raise ValueError(f"bc_teachers: {error.args[0]}") from None
     rng = np.random.default_rng([settings["seed"], 1])  # not the training or validation instance streams
     instances = [generate(rng) for generate in size_generators(settings) for _ in range(settings["bc_instances"])]
-    demonstrations, wins = record_demonstrations(instances, teachers, env_kwargs, settings["bc_keep"],
-                                                 settings["seed"], progress=settings["progress_bar"])
+    demonstrations, wins = record_demonstrations(instances, names if settings["bc_workers"] > 1 else teachers,
+                                                 env_kwargs, settings["bc_keep"], settings["seed"],
+                                                 progress=settings["progress_bar"], workers=settings["bc_workers"])
     history = clone_teachers(model.policy, demonstrations, settings["bc_epochs"], settings["batch_size"],
                              seed=settings["seed"], progress=settings["progress_bar"])
     for record in history:

@@ -113,13 +113,14 @@ def test_loading_a_foreign_file_fails_clearly(tmp_path):
         load_agent(tmp_path / "missing.pt")
 
 
-def test_sampling_keeps_the_best_of_n_including_greedy(env6):
+@pytest.mark.parametrize("incremental", [True, False])
+def test_sampling_keeps_the_best_of_n_including_greedy(env6, incremental):
     """Rollout 0 is greedy, so best-of-N <= greedy by construction; seeded sampling is reproducible."""
     policy = make_policy(env6, seed=2)
     instance = uniform(8, 8, seed=11)
-    greedy = solve_with_agent(policy, instance)
-    assert solve_with_agent(policy, instance, samples=1).makespan == greedy.makespan
-    best = solve_with_agent(policy, instance, samples=16, seed=3)
+    greedy = solve_with_agent(policy, instance, incremental=incremental)
+    assert solve_with_agent(policy, instance, samples=1, incremental=incremental).makespan == greedy.makespan
+    best = solve_with_agent(policy, instance, samples=16, seed=3, incremental=incremental)
     assert best.makespan <= greedy.makespan
     assert validate_schedule(instance, best.start_times).ok
-    assert solve_with_agent(policy, instance, samples=16, seed=3).makespan == best.makespan
+    assert solve_with_agent(policy, instance, samples=16, seed=3, incremental=incremental).makespan == best.makespan

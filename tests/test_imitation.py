@@ -3,8 +3,8 @@
 import numpy as np
 import torch as th
 
-from cpgym.agents.checkpoint import build_policy
-from cpgym.agents.decoding import solve_with_agent
+from cpgym.agents.checkpoint import build_policy, save_agent
+from cpgym.agents.decoding import decode_with_agent, solve_with_agent
 from cpgym.agents.imitation import clone_teachers, record_demonstrations
 from cpgym.agents.rules import dispatch
 from cpgym.envs.jobshop import GRAPH_FEATURES, JobShopEnv
@@ -60,3 +60,46 @@ def test_each_instance_imitates_its_best_teacher():
         bounds.append(env.makespan_lb)
     expected = [-(min(a, b) - lb) * 0.01 for a, b, lb in zip(spt, mwkr, bounds)]
     np.testing.assert_allclose(first_steps, expected, atol=1e-4)
+
+
+def _small_policy(instance):
+    env = JobShopEnv(instance=instance, observation="graph", **ENV)
+    config = {"n_features": len(GRAPH_FEATURES), "hidden_dim": 8, "n_layers": 1, "aggr": "add",
+              "net_arch": [8], "activation": "tanh"}
+    th.manual_seed(1)
+    return build_policy(config, env.observation_space, env.action_space, "cpu")
+
+
+def test_decoded_actions_replay_the_returned_schedule():
+    instance = uniform(6, 4, seed=3)
+    policy = _small_policy(instance)
+    schedule, actions = decode_with_agent(policy, instance, samples=8, seed=2, env_kwargs=ENV)
+    env = JobShopEnv(instance=instance, observation="graph", **ENV)
+    env.reset()
+    for action in actions:
+        *_, info = env.step(action)
+    assert info["makespan"] == schedule.makespan
+    np.testing.assert_array_equal(np.asarray(info["schedule"].start_times), np.asarray(schedule.start_times))
+
+
+def test_sampling_teacher_imitates_the_best_sample(tmp_path):
+    instances = [uniform(6, 4, seed=s) for s in range(6)]
+    policy = _small_policy(instances[0])
+    path = tmp_path / "agent.pt"
+    save_agent(path, policy, env_kwargs=ENV)
+    greedy = [solve_with_agent(policy, i, env_kwargs=ENV).makespan for i in instances]
+    sampled = [solve_with_agent(policy, i, samples=16, env_kwargs=ENV).makespan for i in instances]
+    assert sum(sampled) < sum(greedy)  # sampling finds better schedules than greedy on these seeds
+    demos, wins = record_demonstrations(instances, [str(path), f"sample16:{path}"], ENV)
+    assert sum(wins) == 6 and wins[1] == sum(s < g for s, g in zip(sampled, greedy))
+    first_steps = demos[0].returns[:: instances[0].n_operations]
+    env = JobShopEnv(instance=instances[0], observation="graph", **ENV)
+    bounds = []
+    for instance in instances:
+        env.reset(options={"instance": instance})
+        bounds.append(env.makespan_lb)
+    np.testing.assert_allclose(first_steps, [-(m - lb) * 0.01 for m, lb in zip(sampled, bounds)], atol=1e-4)
+    # a process pool of teachers records the same demonstrations
+    pooled, pooled_wins = record_demonstrations(instances, [str(path), f"sample16:{path}"], ENV, workers=2)
+    assert pooled_wins == wins
+    np.testing.assert_array_equal(pooled[0].actions, demos[0].actions)

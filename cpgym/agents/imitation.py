@@ -16,8 +16,10 @@ minibatches only mix steps of equal instance size (no padding needed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +28,11 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from cpgym.agents.checkpoint import GNNAgent, load_agent
+from cpgym.agents.decoding import decode_with_agent
 from cpgym.agents.gnn import JobShopGNNPolicy
 from cpgym.agents.rules import RulePolicy, get_rule
 from cpgym.envs.jobshop import JobShopEnv
+from cpgym.envs.jobshop_state import JobShopState
 from cpgym.instances import JobShopInstance
 
 
@@ -44,34 +48,47 @@ class Demonstrations:
         return len(self.actions)
 
 
-Teacher = Callable[[JobShopEnv, dict], int]
+Teacher = Callable[[JobShopInstance, dict], tuple[int, list[int]]]
+"""``teacher(instance, env_kwargs) -> (makespan, actions)``: one complete schedule as env actions."""
 
 
 def rule_teacher(name: str) -> Teacher:
-    """A dispatching rule as a teacher: ``teacher(env, observation) -> job``."""
-    policy = RulePolicy(name)
-    return lambda env, observation: policy(env)
+    """A dispatching rule as a teacher."""
+    get_rule(name)  # KeyError with the known names if unknown
+
+    def plan(instance: JobShopInstance, env_kwargs: dict) -> tuple[int, list[int]]:
+        policy = RulePolicy(name)
+        state = JobShopState(instance, env_kwargs.get("mode", "non_delay"))
+        actions = []
+        while not state.done:
+            actions.append(policy(state))
+            state.dispatch(actions[-1])
+        return state.makespan, actions
+
+    return plan
 
 
-def agent_teacher(agent: GNNAgent) -> Teacher:
-    """A trained policy as a (greedy) teacher."""
+def agent_teacher(agent: GNNAgent, samples: int = 0, seed: int = 0) -> Teacher:
+    """A trained policy as a teacher: greedy, or the best of ``samples`` sampled rollouts
+    (self-improvement by imitating one's own best samples, as in Corsini et al., 2024, "Self-labeling
+    the job shop scheduling problem")."""
 
-    def act(env: JobShopEnv, observation: dict) -> int:
-        mask = env.action_masks()
-        if mask.sum() == 1:
-            return int(mask.argmax())
-        batch = {key: th.as_tensor(value[None], device=agent.policy.device) for key, value in observation.items()}
-        with th.no_grad():
-            return int(agent.policy.get_distribution(batch, mask[None]).distribution.logits.argmax())
+    def plan(instance: JobShopInstance, env_kwargs: dict) -> tuple[int, list[int]]:
+        schedule, actions = decode_with_agent(agent, instance, samples=samples, seed=seed, env_kwargs=env_kwargs)
+        return schedule.makespan, actions
 
-    return act
+    return plan
 
 
 def make_teacher(spec: str) -> Teacher:
-    """A teacher from a rule name (``fdd_mwkr``) or a checkpoint path (``runs/NAME/best.pt``)."""
-    if spec.endswith(".pt") or Path(spec).exists():
-        return agent_teacher(load_agent(spec, device="cpu"))
-    get_rule(spec)  # KeyError with the known names if unknown
+    """A teacher from a rule name (``fdd_mwkr``), a checkpoint (``runs/NAME/best.pt``, or a shipped
+    model's file name) for greedy decoding, or ``sampleN:CHECKPOINT`` for its best of N samples."""
+    samples = 0
+    head, _, rest = spec.partition(":")
+    if rest and head.startswith("sample") and head[len("sample"):].isdigit():
+        samples, spec = int(head[len("sample"):]), rest
+    if samples or spec.endswith(".pt") or Path(spec).exists():
+        return agent_teacher(load_agent(spec, device="cpu"), samples)
     return rule_teacher(spec)
 
 
@@ -82,28 +99,30 @@ def record_demonstrations(
     keep: float = 1.0,
     seed: int = 0,
     progress: bool = False,
+    workers: int = 1,
 ) -> tuple[list[Demonstrations], list[int]]:
     """Roll every teacher out on every instance and keep, per instance, the best teacher's rollout
     (smallest makespan; ties go to the first teacher), of which a random ``keep`` share of steps.
 
     Returns one :class:`Demonstrations` per distinct instance size, and how many instances each
     teacher won. The return-to-go of a step is the sum of the env's rewards from that step on
-    (``gamma = 1``), the critic's regression target.
+    (``gamma = 1``), the critic's regression target. With ``workers > 1`` the teachers run in a
+    process pool (teachers must then be given as spec strings).
     """
     if not 0 < keep <= 1:
         raise ValueError(f"keep must be in (0, 1], got {keep}")
     if not teachers:
         raise ValueError("behaviour cloning needs at least one teacher")
-    teachers = [make_teacher(t) if isinstance(t, str) else t for t in teachers]
+    if workers > 1 and not all(isinstance(t, str) for t in teachers):
+        raise ValueError("with workers > 1, teachers must be spec strings (rule names or checkpoints)")
     rng = np.random.default_rng(seed)
     wins = [0] * len(teachers)
     by_size: dict[tuple[int, int], list[tuple[dict, int, float]]] = {}
-    for instance in tqdm(instances, desc="demonstrations", disable=not progress, leave=False):
-        env = JobShopEnv(instance=instance, observation="graph", **env_kwargs)
-        rollouts = [_rollout(env, teacher, seed) for teacher in teachers]
-        best = min(range(len(teachers)), key=lambda k: rollouts[k][0])
+    best_plans = _best_plans(instances, teachers, env_kwargs, workers)
+    for instance, (best, actions) in zip(instances, tqdm(best_plans, total=len(instances), desc="demonstrations",
+                                                         disable=not progress, leave=False)):
         wins[best] += 1
-        _, steps, returns = rollouts[best]
+        steps, returns = _replay(JobShopEnv(instance=instance, observation="graph", **env_kwargs), actions, seed)
         chosen = rng.random(len(steps)) < keep
         by_size.setdefault((instance.n_jobs, instance.n_machines), []).extend(
             (obs, action, float(ret)) for (obs, action), ret, take in zip(steps, returns, chosen) if take
@@ -119,17 +138,48 @@ def record_demonstrations(
     return demonstrations, wins
 
 
-def _rollout(env: JobShopEnv, teacher: Teacher, seed: int) -> tuple[int, list[tuple[dict, int]], np.ndarray]:
-    """(makespan, [(observation, action)], returns-to-go) of one teacher episode."""
+def _best_plans(instances, teachers, env_kwargs: dict, workers: int) -> Iterator[tuple[int, list[int]]]:
+    """(index of the best teacher, its actions) per instance, in order."""
+    if workers <= 1:
+        plans = [make_teacher(t) if isinstance(t, str) else t for t in teachers]
+        return (_best_plan(plans, instance, env_kwargs) for instance in instances)
+    context = multiprocessing.get_context("spawn")  # torch in forked workers can deadlock
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(list(teachers),))
+    return _closing(pool, pool.imap(partial(_worker_plan, env_kwargs=env_kwargs), instances))
+
+
+def _best_plan(plans: Sequence[Teacher], instance: JobShopInstance, env_kwargs: dict) -> tuple[int, list[int]]:
+    results = [plan(instance, env_kwargs) for plan in plans]
+    best = min(range(len(plans)), key=lambda k: results[k][0])
+    return best, results[best][1]
+
+
+_WORKER_TEACHERS: list[Teacher] = []
+
+
+def _init_worker(specs: list[str]) -> None:
+    th.set_num_threads(1)
+    _WORKER_TEACHERS[:] = [make_teacher(spec) for spec in specs]
+
+
+def _worker_plan(instance: JobShopInstance, env_kwargs: dict) -> tuple[int, list[int]]:
+    return _best_plan(_WORKER_TEACHERS, instance, env_kwargs)
+
+
+def _closing(pool, results: Iterator) -> Iterator:
+    with pool:
+        yield from results
+
+
+def _replay(env: JobShopEnv, actions: list[int], seed: int) -> tuple[list[tuple[dict, int]], np.ndarray]:
+    """([(observation, action)], returns-to-go) of replaying ``actions`` in ``env``."""
     observation, _ = env.reset(seed=seed)
     steps, rewards = [], []
-    done = False
-    while not done:
-        action = teacher(env, observation)
+    for action in actions:
         steps.append((observation, action))
-        observation, reward, done, _, info = env.step(action)
+        observation, reward, _, _, _ = env.step(action)
         rewards.append(reward)
-    return info["makespan"], steps, np.cumsum(rewards[::-1])[::-1]
+    return steps, np.cumsum(rewards[::-1])[::-1]
 
 
 def clone_teachers(
