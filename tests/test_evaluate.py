@@ -83,6 +83,28 @@ def test_invalid_solution_is_reported_and_not_counted(tmp_path, monkeypatch):
     assert "| 6x6 | broken | 1 | 0 | — | — |" in (tmp_path / "summary.md").read_text()
 
 
+def test_one_time_set_up_is_not_timed(monkeypatch):
+    """A solver's ``prepare`` (e.g. loading a model) runs before the clock starts, warm starts included."""
+    from cpgym.evaluation import runner
+
+    clock = [0.0]
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: clock[0])
+
+    def slow_to_load(arg):
+        def solve(instance, settings):
+            clock[0] += 2.0
+            return MethodResult(make_solver("spt")(instance, settings).solution, "heuristic")
+
+        solve.prepare = lambda settings: clock.__setitem__(0, clock[0] + 100.0)
+        return solve
+
+    monkeypatch.setitem(methods._REGISTRY, "slow_to_load", (slow_to_load, ("jssp",)))
+    item = resolve("ft06")[0]
+    for spec in ("slow_to_load", "slow_to_load+cpsat:1"):
+        row, _ = runner.run_task(runner.Task(item, spec, methods.Settings()))
+        assert row["valid"] and row["wall_time"] >= 2.0 and row["wall_time"] < 100.0, row
+
+
 def test_resume_after_torn_write_keeps_each_row_once(tmp_path, local_run):
     out = tmp_path / "resume"
     out.mkdir()

@@ -15,7 +15,9 @@ Specs: ``NAME`` or ``NAME:ARG``.
   ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10).
 
 Adding a method is one function decorated with :func:`register`; the evaluator pairs each
-method only with instances of the problems it declares.
+method only with instances of the problems it declares. A solver may have a ``prepare(settings)``
+attribute for one-time set-up (the learned methods load torch and their model there): the runner
+calls it before starting the clock, so ``wall_time`` is the time spent on the instance itself.
 """
 
 from __future__ import annotations
@@ -176,6 +178,7 @@ def _gnn(samples: int) -> Factory:
             schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed)
             return MethodResult(schedule.start_times, "heuristic")
 
+        solve.prepare = lambda settings: _load_agent(arg, settings.threads)
         return solve
 
     return factory
@@ -229,6 +232,8 @@ def make_solver(spec: str) -> Solver:
                 return MethodResult(hint, "heuristic", result.bound)
             return result
 
+        if hasattr(heuristic, "prepare"):
+            warm_start.prepare = heuristic.prepare
         return warm_start
     name, _, arg = spec.partition(":")
     return _factory(name)[0](arg or None)

@@ -45,7 +45,11 @@ def run_task(task: Task) -> tuple[dict, dict | None]:
     }
     started = time.perf_counter()
     try:
-        result = make_solver(task.method)(instance, task.settings)
+        solver = make_solver(task.method)
+        if hasattr(solver, "prepare"):  # one-time set-up (importing torch, loading a model): not timed
+            solver.prepare(task.settings)
+        started = time.perf_counter()
+        result = solver(instance, task.settings)
     except Exception as error:  # a failing method must not stop the evaluation
         row.update(status="error", wall_time=round(time.perf_counter() - started, 3))
         row["error"] = f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
