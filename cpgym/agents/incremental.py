@@ -59,8 +59,9 @@ class _NumpyLayerNorm:
         self.eps = np.float32(norm.eps)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        centred = z - z.mean(axis=1, keepdims=True)
-        variance = (centred * centred).mean(axis=1, keepdims=True)
+        average = np.full((z.shape[1], 1), 1.0 / z.shape[1], dtype=np.float32)  # row means as a matmul: faster
+        centred = z - z @ average
+        variance = (centred * centred) @ average
         return centred / np.sqrt(variance + self.eps) * self.weight + self.bias
 
 
@@ -132,19 +133,19 @@ class IncrementalEncoder:
             if not len(dirty):
                 return
             h = self.layers[layer]
-            own = h[dirty]
+            own = np.take(h, dirty, axis=0)
             preds, succs = self.preds[dirty], self.succs[dirty]
             messages = fwd(fwd_scale * own + self._aggregate(h, preds))
             messages += bwd(bwd_scale * own + self._aggregate(h, succs))
             update = self.norms[layer](own + np.maximum(messages, 0.0))
             if layer + 1 == len(self.convs):
-                self.total += (update - self.layers[-1][dirty]).sum(axis=0, dtype=np.float64)
+                self.total += (update - np.take(self.layers[-1], dirty, axis=0)).sum(axis=0, dtype=np.float64)
             self.layers[layer + 1][dirty] = update
 
     def _aggregate(self, h: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-        aggregated = h[neighbours[:, 0]]
+        aggregated = np.take(h, neighbours[:, 0], axis=0)
         for column in range(1, neighbours.shape[1]):
-            aggregated += h[neighbours[:, column]]
+            aggregated += np.take(h, neighbours[:, column], axis=0)
         if self.mean_aggr:
             aggregated /= np.maximum((neighbours >= 0).sum(axis=1), 1)[:, None]
         return aggregated
@@ -176,7 +177,7 @@ class IncrementalEncoder:
         mask = observation["action_mask"].astype(bool)
         h = self.layers[-1]
         legal = np.flatnonzero(mask)
-        candidates = h[observation["candidate"][legal]]
+        candidates = np.take(h, observation["candidate"][legal], axis=0)
         pooled = (self.total / (len(h) - 1)).astype(np.float32)
         inputs = np.concatenate([candidates, np.broadcast_to(pooled, candidates.shape)], axis=1)
         logits = np.full(len(mask), -np.inf, dtype=np.float32)
