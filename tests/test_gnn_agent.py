@@ -124,3 +124,20 @@ def test_sampling_keeps_the_best_of_n_including_greedy(env6, incremental):
     assert best.makespan <= greedy.makespan
     assert validate_schedule(instance, best.start_times).ok
     assert solve_with_agent(policy, instance, samples=16, seed=3, incremental=incremental).makespan == best.makespan
+
+
+def test_interpolated_agent_lies_between_its_endpoints(env6, tmp_path):
+    from cpgym.agents.checkpoint import interpolate_agents
+
+    first = save_agent(tmp_path / "a.pt", make_policy(env6, seed=1), {"mode": "non_delay"})
+    second = save_agent(tmp_path / "b.pt", make_policy(env6, seed=2), {"mode": "non_delay"})
+    obs = play(env6, 5, seed=0)
+    ends = [logits(load_agent(path, device="cpu").policy, [obs]) for path in (first, second)]
+    assert th.allclose(logits(interpolate_agents(first, second, 0.0).policy, [obs]), ends[0])
+    assert th.allclose(logits(interpolate_agents(first, second, 1.0).policy, [obs]), ends[1], atol=1e-6)
+    key = "features_extractor.encoder.embed.weight"
+    a, b = (load_agent(path, device="cpu").policy.state_dict()[key] for path in (first, second))
+    assert th.allclose(interpolate_agents(first, second, 0.25).policy.state_dict()[key], 0.75 * a + 0.25 * b)
+    other = save_agent(tmp_path / "c.pt", make_policy(env6, seed=2), {"mode": "active"})
+    with pytest.raises(ValueError, match="different architectures or env settings"):
+        interpolate_agents(first, other, 0.5)

@@ -184,3 +184,21 @@ def load_trainer_state(path: str | Path) -> dict[str, Any]:
     if "trainer" not in payload:
         raise ValueError(f"{path}: checkpoint has no trainer state (saved without one)")
     return payload["trainer"]
+
+
+def interpolate_agents(first: str | Path, second: str | Path, weight: float) -> GNNAgent:
+    """The policy with weights ``(1 - weight) * first + weight * second`` (a two-model "soup",
+    Wortsman et al., ICML 2022), with ``first``'s env settings.
+
+    Meant for two fine-tunings of one lineage (e.g. a model and its self-labelling fine-tune),
+    whose weights lie in one basin; both must have the same architecture and env settings.
+    """
+    a, b = load_agent(first, device="cpu"), load_agent(second, device="cpu")
+    if a.config["policy"] != b.config["policy"] or a.env_kwargs != b.env_kwargs:
+        raise ValueError(f"{first} and {second}: different architectures or env settings; cannot interpolate")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"interpolation weight must be in [0, 1], got {weight}")
+    theirs = b.policy.state_dict()
+    a.policy.load_state_dict({key: th.lerp(value, theirs[key], weight) if value.is_floating_point() else value
+                              for key, value in a.policy.state_dict().items()})
+    return a
