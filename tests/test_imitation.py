@@ -44,6 +44,21 @@ def test_cloning_learns_the_rule():
     assert sum(a == b for a, b in zip(cloned_makespans, rule_makespans)) >= 8
 
 
+def _first_returns(demos, instances) -> np.ndarray:
+    """Return-to-go of the first step of every (equal-size, every step kept) demonstrated episode."""
+    return demos[0].returns[:: instances[0].n_operations]
+
+
+def _expected_returns(instances, makespans) -> list[float]:
+    """Minus each makespan's increase over the env's initial bound, times the reward scale."""
+    env = JobShopEnv(instance=instances[0], observation="graph", **ENV)
+    bounds = []
+    for instance in instances:
+        env.reset(options={"instance": instance})
+        bounds.append(env.makespan_lb)
+    return [-(m - lb) * 0.01 for m, lb in zip(makespans, bounds)]
+
+
 def test_each_instance_imitates_its_best_teacher():
     instances = [uniform(6, 4, seed=s) for s in range(10)]
     spt = [dispatch(i, "spt").makespan for i in instances]
@@ -52,14 +67,8 @@ def test_each_instance_imitates_its_best_teacher():
     assert wins == [sum(a <= b for a, b in zip(spt, mwkr)), sum(a > b for a, b in zip(spt, mwkr))]
     assert 0 < wins[1] < 10  # both teachers win somewhere on these seeds
     # the kept returns-to-go start at minus the better makespan's increase over the initial bound
-    first_steps = demos[0].returns[:: instances[0].n_operations]
-    env = JobShopEnv(instance=instances[0], observation="graph", **ENV)
-    bounds = []
-    for instance in instances:
-        env.reset(options={"instance": instance})
-        bounds.append(env.makespan_lb)
-    expected = [-(min(a, b) - lb) * 0.01 for a, b, lb in zip(spt, mwkr, bounds)]
-    np.testing.assert_allclose(first_steps, expected, atol=1e-4)
+    np.testing.assert_allclose(_first_returns(demos, instances),
+                               _expected_returns(instances, [min(a, b) for a, b in zip(spt, mwkr)]), atol=1e-4)
 
 
 def _small_policy(instance):
@@ -92,13 +101,7 @@ def test_sampling_teacher_imitates_the_best_sample(tmp_path):
     assert sum(sampled) < sum(greedy)  # sampling finds better schedules than greedy on these seeds
     demos, wins = record_demonstrations(instances, [str(path), f"sample16:{path}"], ENV)
     assert sum(wins) == 6 and wins[1] == sum(s < g for s, g in zip(sampled, greedy))
-    first_steps = demos[0].returns[:: instances[0].n_operations]
-    env = JobShopEnv(instance=instances[0], observation="graph", **ENV)
-    bounds = []
-    for instance in instances:
-        env.reset(options={"instance": instance})
-        bounds.append(env.makespan_lb)
-    np.testing.assert_allclose(first_steps, [-(m - lb) * 0.01 for m, lb in zip(sampled, bounds)], atol=1e-4)
+    np.testing.assert_allclose(_first_returns(demos, instances), _expected_returns(instances, sampled), atol=1e-4)
     # a process pool of teachers records the same demonstrations
     pooled, pooled_wins = record_demonstrations(instances, [str(path), f"sample16:{path}"], ENV, workers=2)
     assert pooled_wins == wins
