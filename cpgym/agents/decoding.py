@@ -36,10 +36,10 @@ def solve_with_agent(
     """Schedule ``instance`` with ``agent`` (any size): greedy if ``samples <= 1``, else best of ``samples``.
 
     ``mode`` (and ``env_kwargs``) override the env settings stored with a loaded agent; the
-    observation is always the graph one. Sampling is seeded by ``seed`` (a private torch
-    generator; the global RNG is untouched). Greedy decoding on CPU updates the GNN embeddings
-    incrementally (:mod:`cpgym.agents.incremental`; the same schedule up to floating-point rounding,
-    many times faster on large instances) unless ``incremental=False``.
+    observation is always the graph one. Sampling is seeded by ``seed`` (private random streams;
+    the global RNGs are untouched). On CPU the GNN embeddings are updated incrementally
+    (:mod:`cpgym.agents.incremental`; the same decisions up to floating-point rounding, many times
+    faster on large instances) unless ``incremental=False``; otherwise rollouts run batched.
     """
     return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental)[0]
 
@@ -65,7 +65,14 @@ def decode_with_agent(
         start.reset(env.reset(seed=seed)[0])
         rollouts = [_incremental_rollout(start.copy(), env, seed, k) for k in range(max(1, samples))]
         return min(rollouts, key=lambda rollout: rollout[0].makespan)
-    envs = [JobShopEnv(**kwargs) for _ in range(max(1, samples))]
+    return _batched_rollouts(policy, kwargs, max(1, samples), seed)
+
+
+def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tuple[Schedule, list[int]]:
+    """The best of ``samples`` rollouts run in lockstep, one batched full forward pass per step
+    (rollout 0 greedy, the others sampled with a torch generator seeded by ``seed``)."""
+    instance = env_kwargs["instance"]
+    envs = [JobShopEnv(**env_kwargs) for _ in range(samples)]
     observations = [env.reset(seed=seed)[0] for env in envs]
     generator = th.Generator(device=policy.device).manual_seed(seed)
     schedules: list[Schedule | None] = [None] * len(envs)
