@@ -15,6 +15,7 @@ from cpgym.evaluate import build_parser, evaluate
 from cpgym.evaluation import methods
 from cpgym.evaluation.datasets import resolve
 from cpgym.evaluation.methods import MethodResult, make_solver
+from cpgym.instances import load
 
 SMALL = "ft06,la01,la02,la03,la04,la05"
 OPTIMA = {"ft06": 55, "la01": 666, "la02": 655, "la03": 597, "la04": 590, "la05": 593}
@@ -103,6 +104,30 @@ def test_one_time_set_up_is_not_timed(monkeypatch):
     for spec in ("slow_to_load", "slow_to_load+cpsat:1"):
         row, _ = runner.run_task(runner.Task(item, spec, methods.Settings()))
         assert row["valid"] and row["wall_time"] >= 2.0 and row["wall_time"] < 100.0, row
+
+
+def test_warm_start_skips_cpsat_when_the_heuristic_leaves_too_little_time(monkeypatch):
+    clock, cpsat_calls = [0.0], []
+    monkeypatch.setattr(methods.time, "perf_counter", lambda: clock[0])
+
+    def fake_cpsat(instance, settings, time_limit, hint=None):
+        cpsat_calls.append(time_limit)
+        return MethodResult(hint, "feasible")
+
+    def slow_heuristic(arg):
+        def solve(instance, settings):
+            clock[0] += float(arg)
+            return make_solver("spt")(instance, settings)
+
+        return solve
+
+    monkeypatch.setattr(methods, "_cpsat_solve", fake_cpsat)
+    monkeypatch.setitem(methods._REGISTRY, "slow", (slow_heuristic, ("jssp",)))
+    instance = load("ft06")
+    assert make_solver("slow:9.5+cpsat:10")(instance, methods.Settings()).status == "heuristic"  # 0.5 s left
+    assert cpsat_calls == []
+    assert make_solver("slow:55+cpsat:60")(instance, methods.Settings()).status == "feasible"  # 5 s left
+    assert cpsat_calls == [5.0]
 
 
 def test_resume_after_torn_write_keeps_each_row_once(tmp_path, local_run):

@@ -29,3 +29,11 @@ def test_shipped_gnn_comes_with_its_config_and_validation_curve():
     stages = json.loads((models_dir() / "jssp_gnn.settings.json").read_text())["stages"]
     assert [stage["settings"]["mode"] for stage in stages] == ["non_delay"] * len(stages)
     assert (models_dir() / "jssp_gnn_ppo_10x10.pt").exists()  # the PPO-from-scratch baseline (a teacher)
+
+
+def test_time_budgeted_sampling_spec_is_never_worse_than_greedy():
+    instance = load("ft10")
+    greedy = make_solver("gnn")(instance, Settings(threads=1)).solution
+    sampled = make_solver("gnn-sample@1.5")(instance, Settings(threads=1)).solution
+    assert validate_schedule(instance, sampled).ok
+    assert validate_schedule(instance, sampled).makespan <= validate_schedule(instance, greedy).makespan

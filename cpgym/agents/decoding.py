@@ -1,6 +1,7 @@
 """Decoding a job-shop schedule with a trained policy: greedy, or best of N samples.
 
 Rollout 0 is always the greedy (argmax) rollout, so the best of N is never worse than greedy.
+With a ``time_limit``, sampling goes on while the next rollout is expected to finish in time.
 Steps with a single legal job (frequent in non-delay mode) skip the network. Two engines:
 
 - on CPU (the default), every rollout updates the GNN embeddings incrementally
@@ -13,6 +14,8 @@ Both sample from the same policy distribution but with different random streams 
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch as th
@@ -32,6 +35,7 @@ def solve_with_agent(
     seed: int = 0,
     env_kwargs: dict | None = None,
     incremental: bool = True,
+    time_limit: float | None = None,
 ) -> Schedule:
     """Schedule ``instance`` with ``agent`` (any size): greedy if ``samples <= 1``, else best of ``samples``.
 
@@ -40,8 +44,12 @@ def solve_with_agent(
     the global RNGs are untouched). On CPU the GNN embeddings are updated incrementally
     (:mod:`cpgym.agents.incremental`; the same decisions up to floating-point rounding, many times
     faster on large instances) unless ``incremental=False``; otherwise rollouts run batched.
+
+    ``time_limit`` (seconds, incremental engine only) bounds sampling instead: after the greedy
+    rollout, rollouts are sampled while the next one is expected to end within the limit (at most
+    ``samples`` in all when ``samples > 0``). The greedy rollout always runs.
     """
-    return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental)[0]
+    return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental, time_limit)[0]
 
 
 def decode_with_agent(
@@ -52,6 +60,7 @@ def decode_with_agent(
     seed: int = 0,
     env_kwargs: dict | None = None,
     incremental: bool = True,
+    time_limit: float | None = None,
 ) -> tuple[Schedule, list[int]]:
     """:func:`solve_with_agent` that also returns the env actions of the best rollout (to replay it)."""
     policy, kwargs = (agent.policy, agent.env_kwargs) if isinstance(agent, GNNAgent) else (agent, {})
@@ -60,12 +69,32 @@ def decode_with_agent(
         kwargs["mode"] = mode
     kwargs.update(instance=instance, observation="graph")
     if incremental and policy.device.type == "cpu":
-        env = JobShopEnv(**kwargs)
-        start = IncrementalEncoder(policy)
-        start.reset(env.reset(seed=seed)[0])
-        rollouts = [_incremental_rollout(start.copy(), env, seed, k) for k in range(max(1, samples))]
-        return min(rollouts, key=lambda rollout: rollout[0].makespan)
+        return _incremental_rollouts(policy, kwargs, samples, seed, time_limit)
+    if time_limit is not None:
+        raise ValueError("time_limit needs the incremental engine (a CPU policy and incremental=True)")
     return _batched_rollouts(policy, kwargs, max(1, samples), seed)
+
+
+def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
+                          time_limit: float | None) -> tuple[Schedule, list[int]]:
+    """The best of the greedy rollout and the sampled ones (``samples`` in all, or as many as
+    ``time_limit`` allows), all starting from one shared first forward pass."""
+    started = time.perf_counter()
+    env = JobShopEnv(**env_kwargs)
+    start = IncrementalEncoder(policy)
+    start.reset(env.reset(seed=seed)[0])
+    best = _incremental_rollout(start.copy(), env, seed, 0)
+    count = 1
+    most = samples if samples > 0 else (None if time_limit is not None else 1)
+    while most is None or count < most:
+        per_rollout = (time.perf_counter() - started) / count
+        if time_limit is not None and (count + 1) * per_rollout > time_limit:  # the next would overrun
+            break
+        rollout = _incremental_rollout(start.copy(), env, seed, count)
+        if rollout[0].makespan < best[0].makespan:
+            best = rollout
+        count += 1
+    return best
 
 
 def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tuple[Schedule, list[int]]:

@@ -7,9 +7,11 @@ Specs: ``NAME`` or ``NAME:ARG``.
 * ``cpsat:SECONDS`` — CP-SAT with a time limit;
 * ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default; PATH may also name another
   shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
-  ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts;
+  ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
+  sampled rollouts as fit in 10 s (the greedy one included);
 * ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
-  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``;
+  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS`` (with
+  under max(1 s, 5 %) left after ``H``, CP-SAT is skipped: loading a large model alone takes that);
 * robust optimization (``rkp``, ``cb``): ``ccg:SECONDS`` (column-and-constraint generation with
   exact second stages), ``neur2ro[:SECONDS]`` (Neur2RO with the shipped value network),
   ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10).
@@ -59,6 +61,7 @@ class Settings:
 Solver = Callable[[object, Settings], MethodResult]
 Factory = Callable[[str | None], Solver]
 JSSP = ("jssp",)
+MIN_CPSAT_SECONDS = 1.0  # a warm start with less time left than this returns the heuristic's schedule
 _REGISTRY: dict[str, tuple[Factory, tuple[str, ...]]] = {}
 
 
@@ -169,13 +172,13 @@ def _load_agent(path: str | None, threads: int):
     return load_agent(path, device="cpu")
 
 
-def _gnn(samples: int) -> Factory:
+def _gnn(samples: int, time_limit: float | None = None) -> Factory:
     def factory(arg: str | None) -> Solver:
         from cpgym.agents.decoding import solve_with_agent
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(arg, settings.threads)
-            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed)
+            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit)
             return MethodResult(schedule.start_times, "heuristic")
 
         solve.prepare = lambda settings: _load_agent(arg, settings.threads)
@@ -184,7 +187,7 @@ def _gnn(samples: int) -> Factory:
     return factory
 
 
-_GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+))?$")
+_GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+)|-sample@(\d+(?:\.\d+)?))?$")
 
 
 def _rule_names() -> list[str]:
@@ -195,7 +198,7 @@ def _rule_names() -> list[str]:
 
 def available() -> list[str]:
     """Names of the registered methods (rules included)."""
-    return sorted({*_REGISTRY, *_rule_names(), "gnn", "gnn-sampleN"})
+    return sorted({*_REGISTRY, *_rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS"})
 
 
 def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
@@ -203,7 +206,8 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
         return _REGISTRY[name]
     match = _GNN_PATTERN.match(name)
     if match:
-        return _gnn(int(match.group(1) or 0)), JSSP
+        budget = match.group(2)
+        return _gnn(int(match.group(1) or 0), float(budget) if budget else None), JSSP
     if name in _rule_names():
         return _rule(name), JSSP
     raise ValueError(f"unknown method {name!r}; known: {', '.join(available())}")
@@ -226,9 +230,11 @@ def make_solver(spec: str) -> Solver:
         def warm_start(instance: JobShopInstance, settings: Settings) -> MethodResult:
             started = time.perf_counter()
             hint = heuristic(instance, settings).solution
-            remaining = max(0.0, total - (time.perf_counter() - started))
+            remaining = total - (time.perf_counter() - started)
+            if remaining < max(MIN_CPSAT_SECONDS, 0.05 * total):  # too little left to even load the model
+                return MethodResult(hint, "heuristic")
             result = _cpsat_solve(instance, settings, remaining, hint=hint)
-            if result.solution is None:  # no time left for CP-SAT: the heuristic's schedule stands
+            if result.solution is None:  # CP-SAT ran out of time before taking the hint
                 return MethodResult(hint, "heuristic", result.bound)
             return result
 
