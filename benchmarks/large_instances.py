@@ -2,7 +2,10 @@
 
 The claim measured (Tassel, Gebser, Schekotihin, ICAPS 2023): on very large job-shop instances
 a learned rule finds better schedules than static rules and than CP-SAT given the same time.
-Methods, every task on ``--threads`` cores (default 1), ``--workers`` tasks at a time (default 2):
+Methods, ``--workers`` tasks at a time (default 2), each with ``--threads`` threads (default 2: CP-SAT
+then runs 2 search workers, the smallest portfolio with LNS; with 1 worker it runs a single tree
+search, which barely moves from a warm start). On a 2-core machine the defaults give every task
+about one core:
 
 * the learned rule, greedy (``gnn:PATH``) and sampling for T seconds (``gnn-sample@T:PATH``, as
   many rollouts as fit, greedy included) for every T in ``--sample-limits`` (default 10);
@@ -162,7 +165,7 @@ def main() -> None:
     parser.add_argument("--sample-limits", type=float, nargs="*", default=[10.0],
                         help="seconds of the sampling learned rule (default 10)")
     parser.add_argument("--rules", default=RULES, help=f"static rules (default {RULES})")
-    parser.add_argument("--threads", type=int, default=1, help="cores every task gets (default 1)")
+    parser.add_argument("--threads", type=int, default=2, help="threads every task gets (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="tasks run at a time (default 2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/large_instances")

@@ -7,7 +7,9 @@ import pytest
 from ortools.linear_solver import pywraplp
 
 from cpgym.cp_models.ro_capital_budgeting import (
+    FrontierTooLarge,
     _adversary,
+    _knapsack01,
     cb_second_stage,
     cb_value,
     evaluate_capital_budgeting,
@@ -109,6 +111,20 @@ def test_capital_budgeting_matches_brute_force(seed):
     assert sampled.objective >= evaluation.lower - 1e-6  # sampled estimate is optimistic
     grid = np.array(list(itertools.product([-1.0, 0.0, 1.0], repeat=4)))
     assert min(cb_second_stage(inst, x, xi)[0] for xi in grid) >= evaluation.lower - 1e-6
+
+
+def test_capital_budgeting_second_stage_at_the_box_centre_falls_back_to_scip():
+    """At xi = 0 every project has the same revenue/cost ratio, so the DP's bound prunes nothing and its
+    frontier explodes (over a minute for N = 50); past MAX_FRONTIER states the knapsack goes to SCIP."""
+    inst = load_capital_budgeting("CB_n50_xi4_s5")
+    x, centre = np.zeros(inst.n, int), np.zeros(4)
+    with pytest.raises(FrontierTooLarge):
+        _knapsack01(inst.k * inst.revenues(centre), inst.costs(centre), inst.budget, max_states=5000)
+    value, y = cb_second_stage(inst, x, centre)
+    assert value == pytest.approx(cb_second_stage(inst, x, centre, solver="scip")[0], abs=1e-9)
+    assert value == pytest.approx(cb_value(inst, x, y, centre)) and inst.costs(centre) @ y <= inst.budget + 1e-6
+    # the fractional bound: at most the best ratio times the budget
+    assert value <= inst.k * inst.budget * float(np.max(inst.revenue / inst.cost)) + 1e-9
 
 
 def test_capital_budgeting_infeasible_first_stage():

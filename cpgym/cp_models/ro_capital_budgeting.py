@@ -35,6 +35,7 @@ NEIGHBOURS = 8  # extra second stages solved around each adversarial scenario
 ACTIVE_SEEDS = 32  # the y's of this many lowest-valued seed scenarios start in the MILP pool
 ACTIVATE = 64  # further points around it where the best pooled y joins the MILP pool
 WINDOW = 0.02  # the adversarial MILP looks for scenarios at most this fraction below the upper bound
+MAX_FRONTIER = 5_000  # knapsack DP states beyond which the second stage goes to SCIP
 
 
 def cb_value(instance: CapitalBudgetingInstance, x, y, xi) -> float:
@@ -45,11 +46,16 @@ def cb_value(instance: CapitalBudgetingInstance, x, y, xi) -> float:
     return float(np.dot(instance.revenues(xi), np.asarray(x) + instance.k * np.asarray(y)))
 
 
-def _knapsack01(values, weights, capacity, tol=1e-9):
+class FrontierTooLarge(Exception):
+    """The knapsack DP's Pareto frontier outgrew :data:`MAX_FRONTIER` states."""
+
+
+def _knapsack01(values, weights, capacity, tol=1e-9, max_states: int | None = None):
     """Exact 0-1 knapsack on float data (weights > 0): returns ``(value, selected mask)``.
 
     Dynamic programme over the Pareto frontier of (weight, value) states, items in ratio
     order, pruning states whose Dantzig (fractional) bound cannot beat the best value found.
+    Raises :class:`FrontierTooLarge` when more than ``max_states`` states survive a step.
     """
     m = len(values)
     out = np.zeros(m, dtype=bool)
@@ -84,6 +90,8 @@ def _knapsack01(values, weights, capacity, tol=1e-9):
         ub = V2 + (pv[k] - pv[j + 1]) + np.where(k < m, (target - pw[k]) * ratio[np.minimum(k, m - 1)], 0.0)
         keep = ub >= lb - 1e-9 * max(1.0, abs(lb))
         W, V, S = W2[keep], V2[keep], S2[keep]
+        if max_states is not None and len(W) > max_states:
+            raise FrontierTooLarge(f"{len(W)} states after item {j + 1} of {m}")
     b = int(np.argmax(V))
     out[order] = S[b]
     return float(V[b]), out
@@ -94,8 +102,12 @@ def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp
 
     ``value`` is the total revenue of ``x`` and the best ``y``; ``(-inf, zeros)`` when ``x``
     alone exceeds the budget in scenario ``xi``. ``solver``: ``"dp"`` (default, exact
-    Pareto-frontier DP on the float data, ~8 ms for n = 50) or ``"scip"`` (MIP, ~50 ms).
+    Pareto-frontier DP on the float data, ~8 ms for n = 50; when its frontier outgrows
+    :data:`MAX_FRONTIER` states, which happens for a few N = 50 decisions where it would take
+    up to a minute, the knapsack goes to SCIP) or ``"scip"`` (MIP, ~50 ms).
     """
+    if solver not in ("dp", "scip"):
+        raise ValueError(f"unknown second-stage solver {solver!r}; use 'dp' or 'scip'")
     x = as_binary(x, instance.n)
     xi = np.asarray(xi, dtype=float)
     costs, revenues = instance.costs(xi), instance.revenues(xi)
@@ -103,24 +115,33 @@ def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp
     capacity = instance.budget - float(np.dot(costs, x))
     if capacity < -1e-6:
         return -np.inf, y
-    free = [i for i in np.flatnonzero(x == 0) if costs[i] <= capacity + 1e-9]
-    if free and solver == "dp":
-        _, chosen = _knapsack01(instance.k * revenues[free], costs[free], capacity)
-        y[np.array(free)[chosen]] = 1
-    elif free and solver == "scip":
-        solver = pywraplp.Solver.CreateSolver("SCIP")
-        if time_limit is not None:
-            solver.SetTimeLimit(int(time_limit * 1000))
-        var = {i: solver.BoolVar(f"y{i}") for i in free}
-        solver.Add(sum(float(costs[i]) * var[i] for i in free) <= capacity)
-        solver.Maximize(sum(float(instance.k * revenues[i]) * var[i] for i in free))
-        if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            raise RuntimeError("SCIP second stage failed")
-        for i in free:
-            y[i] = int(round(var[i].solution_value()))
-    elif free:
-        raise ValueError(f"unknown second-stage solver {solver!r}; use 'dp' or 'scip'")
+    free = np.array([i for i in np.flatnonzero(x == 0) if costs[i] <= capacity + 1e-9], dtype=np.int64)
+    if len(free):
+        values, weights = instance.k * revenues[free], costs[free]
+        chosen = None
+        if solver == "dp":
+            try:
+                chosen = _knapsack01(values, weights, capacity, max_states=MAX_FRONTIER)[1]
+            except FrontierTooLarge:
+                pass
+        if chosen is None:
+            chosen = _knapsack01_scip(values, weights, capacity, time_limit)
+        y[free[chosen]] = 1
     return float(np.dot(revenues, x + instance.k * y)), y
+
+
+def _knapsack01_scip(values: np.ndarray, weights: np.ndarray, capacity: float,
+                     time_limit: float | None = None) -> np.ndarray:
+    """The 0-1 knapsack as a MIP with SCIP (feasibility tolerance 1e-6): the selected mask."""
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    if time_limit is not None:
+        solver.SetTimeLimit(int(time_limit * 1000))
+    var = [solver.BoolVar(f"y{i}") for i in range(len(values))]
+    solver.Add(sum(float(w) * v for w, v in zip(weights, var)) <= capacity)
+    solver.Maximize(sum(float(value) * v for value, v in zip(values, var)))
+    if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        raise RuntimeError("SCIP second stage failed")
+    return np.array([round(v.solution_value()) == 1 for v in var])
 
 
 def _affine(instance: CapitalBudgetingInstance, x: np.ndarray, y: np.ndarray):
@@ -266,7 +287,10 @@ def evaluate_capital_budgeting(
     rng = np.random.default_rng(0)
     pool = _Pool(instance, x)
     seeds = _seed_scenarios(instance, SEED_SCENARIOS, rng)
-    for xi in seeds:
+    for solved, xi in enumerate(seeds):
+        if solved and time.perf_counter() - start >= limit:
+            seeds = seeds[:solved]
+            break
         pool.solve(xi, activate=False)
     pool.activate_best(seeds, ACTIVE_SEEDS)
     r0, r1, _, _ = _affine(instance, x, np.zeros_like(x))
@@ -304,6 +328,7 @@ def sampled_capital_budgeting(
     scenarios: np.ndarray | None = None,
     n_samples: int = 10_000,
     seed: int = 10_000,
+    time_limit: float | None = None,
 ) -> RobustEvaluation:
     """The literature's sampled estimate: worst case over given scenarios and random draws.
 
@@ -312,7 +337,8 @@ def sampled_capital_budgeting(
     OPTIMISTIC: an upper bound on the robust value (``lower`` is ``-inf``). The minimum over
     the scenarios is still exact: scenarios are visited in increasing order of a lower bound
     given by a pool of second-stage decisions, and solved only while that bound can beat the
-    best value found.
+    best value found. With ``time_limit`` the search stops when it is reached (status
+    ``"sampled-time-limit"``; the value is then the best found so far, more optimistic still).
     """
     start = time.perf_counter()
     x = as_binary(x, instance.n)
@@ -325,10 +351,13 @@ def sampled_capital_budgeting(
     fits_x = costs @ x <= instance.budget + 1e-6
     bound = revenues @ x  # lower bound of Q(x, xi) from the pool, starting with y = 0
     bound[~fits_x] = -np.inf
-    upper, worst, solved = np.inf, xis[0], 0
+    upper, worst, solved, status = np.inf, xis[0], 0, "sampled"
     while True:
         s = int(np.argmin(bound))
         if bound[s] >= upper:
+            break
+        if solved and time_limit is not None and time.perf_counter() - start > time_limit:
+            status = "sampled-time-limit"
             break
         value, y = cb_second_stage(instance, x, xis[s])
         solved += 1
@@ -338,7 +367,7 @@ def sampled_capital_budgeting(
         fits = costs @ (x + y) <= instance.budget + 1e-6
         candidate = np.where(fits, revenues @ (x + instance.k * y), -np.inf)
         bound = np.where(np.isinf(bound) & (bound > 0), bound, np.maximum(bound, candidate))
-    return RobustEvaluation(upper, -np.inf, upper, "sampled", time.perf_counter() - start, worst, solved)
+    return RobustEvaluation(upper, -np.inf, upper, status, time.perf_counter() - start, worst, solved)
 
 
 def robust_feasible(instance: CapitalBudgetingInstance, x) -> bool:
