@@ -232,3 +232,19 @@ def test_maskable_ppo_smoke():
         action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
         obs, _, terminated, _, info = env.step(action)
     assert validate_schedule(env.instance, info["schedule"].start_times, info["makespan"]).ok
+
+
+def test_shared_graph_observations_are_live_views_with_the_same_content():
+    copied, shared = JobShopEnv(instance="ft06"), JobShopEnv(instance="ft06")
+    shared.share_observations = True
+    first_copy, _ = copied.reset(seed=0)
+    first_shared, _ = shared.reset(seed=0)
+    before = first_shared["node_features"].copy()
+    for action in (0, 1, 2):
+        obs_copy = copied.step(action)[0]
+        obs_shared = shared.step(action)[0]
+        for key in obs_copy:
+            np.testing.assert_array_equal(obs_copy[key], obs_shared[key])
+    assert np.array_equal(first_copy["node_features"], before)  # copies keep the past
+    assert np.shares_memory(first_shared["node_features"], obs_shared["node_features"])  # views follow the env
+    assert not np.array_equal(first_shared["node_features"], before)

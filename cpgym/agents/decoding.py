@@ -81,6 +81,7 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     ``time_limit`` allows), all starting from one shared first forward pass."""
     started = time.perf_counter()
     env = JobShopEnv(**env_kwargs)
+    env.share_observations = True  # the encoder keeps its own copies
     start = IncrementalEncoder(policy)
     start.reset(env.reset(seed=seed)[0])
     best = _incremental_rollout(start.copy(), env, seed, 0)

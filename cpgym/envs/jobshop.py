@@ -184,6 +184,9 @@ class JobShopEnv(gym.Env):
         self.max_edges = max(self.max_jobs * (self.max_machines - 1) + self.max_machines * (self.max_jobs - 1), 1)
 
         self.action_space = spaces.Discrete(self.max_jobs)
+        # True: graph observations are views of the env's own arrays, valid until the next step (for
+        # decoders that read each observation before stepping: no per-step copy of the whole graph)
+        self.share_observations = False
         mask_space = spaces.Box(0, 1, (self.max_jobs,), np.int8)
         if observation == "graph":
             self.observation_space = spaces.Dict({
@@ -350,12 +353,13 @@ class JobShopEnv(gym.Env):
     def _observation(self) -> dict[str, np.ndarray]:
         mask = self._mask.copy()
         if self.observation_kind == "graph":
+            share = self.share_observations
             return {
-                "node_features": self._nodes.copy(),
-                "edge_index": self._edges.copy(),
+                "node_features": self._nodes if share else self._nodes.copy(),
+                "edge_index": self._edges if share else self._edges.copy(),
                 "n_edges": np.array([self._n_edges], dtype=np.int64),
                 "n_nodes": np.array([self._state.n_jobs * self._state.n_machines], dtype=np.int64),
-                "candidate": self._candidate.copy(),
+                "candidate": self._candidate if share else self._candidate.copy(),
                 "action_mask": mask,
             }
         return {"job_features": self._flat_features(), "action_mask": mask}
