@@ -10,6 +10,7 @@ from cpgym.cp_models.ro_capital_budgeting import (
     FrontierTooLarge,
     _adversary,
     _knapsack01,
+    _seed_scenarios,
     cb_second_stage,
     cb_value,
     evaluate_capital_budgeting,
@@ -17,7 +18,12 @@ from cpgym.cp_models.ro_capital_budgeting import (
 )
 from cpgym.cp_models.ro_ccg import solve_ccg
 from cpgym.cp_models.ro_knapsack import evaluate_knapsack, knapsack_second_stage, sampled_knapsack, second_stage_value
-from cpgym.instances.capital_budgeting import generate_capital_budgeting, k_adaptability_results, load_capital_budgeting
+from cpgym.instances.capital_budgeting import (
+    evaluation_scenarios,
+    generate_capital_budgeting,
+    k_adaptability_results,
+    load_capital_budgeting,
+)
 from cpgym.instances.robust_knapsack import generate_robust_knapsack, load_robust_knapsack
 
 
@@ -125,6 +131,19 @@ def test_capital_budgeting_second_stage_at_the_box_centre_falls_back_to_scip():
     assert value == pytest.approx(cb_value(inst, x, y, centre)) and inst.costs(centre) @ y <= inst.budget + 1e-6
     # the fractional bound: at most the best ratio times the budget
     assert value <= inst.k * inst.budget * float(np.max(inst.revenue / inst.cost)) + 1e-9
+
+
+def test_capital_budgeting_evaluation_can_leave_the_literature_scenarios_out():
+    inst = load_capital_budgeting("CB_n10_xi4_s1")
+    given = evaluation_scenarios(inst.name)
+    rng = np.random.default_rng(0)
+    assert len(given) > 0
+    assert len(_seed_scenarios(inst, 5, rng)) == 1 + 16 + len(given) + 5  # centre, vertices, literature, draws
+    assert len(_seed_scenarios(inst, 5, rng, literature=False)) == 1 + 16 + 5
+    x = k_adaptability_results(inst.name)[0].x
+    own = evaluate_capital_budgeting(inst, x, time_limit=20, literature_scenarios=False)
+    assert own.status == "optimal"
+    assert own.objective == pytest.approx(evaluate_capital_budgeting(inst, x, time_limit=20).objective, abs=1e-6)
 
 
 def test_capital_budgeting_infeasible_first_stage():

@@ -44,7 +44,7 @@ from cpgym.agents.neur2ro_data import get_problem
 from cpgym.agents.neur2ro_net import ValueNet, load_value_net
 from cpgym.agents.shipped import models_dir
 from cpgym.cp_models.relu_milp import add_relu_network
-from cpgym.cp_models.ro_capital_budgeting import cb_second_stage, sampled_capital_budgeting
+from cpgym.cp_models.ro_capital_budgeting import cb_second_stage, evaluate_capital_budgeting
 from cpgym.cp_models.ro_common import RobustEvaluation
 from cpgym.cp_models.ro_knapsack import evaluate_knapsack, knapsack_second_stage
 
@@ -404,24 +404,12 @@ def _forward_item(pre_activation: np.ndarray, rest) -> np.ndarray:
 
 # ---------------------------------------------------------------- candidate selection
 
-CB_SCORE_SAMPLES = 10_000  # uniform scenarios in the capital-budgeting candidate score (as many as the literature's)
-CB_SCORE_SEED = 1  # their RandomState seed; the literature's evaluation draws use 10,000
-
-
 def _cb_score(instance, x, time_limit: float) -> RobustEvaluation:
-    """Capital-budgeting candidate score: the worst case over the box centre, its vertices and
-    :data:`CB_SCORE_SAMPLES` uniform draws of the method's own (``sampled_capital_budgeting``: exact
-    second stages only where a pool of second-stage decisions cannot rule the scenario out), cut at
-    ``time_limit``. An optimistic estimate of the robust value (``upper``), attained at ``worst_scenario``.
-
-    Not ``evaluate_capital_budgeting``: it seeds with the bundled literature scenarios of the instance
-    (information the method must not use), and its certified lower bound is too loose after a few
-    seconds to rank decisions.
-    """
-    d = instance.xi_dim
-    box = np.vstack([np.zeros((1, d)), np.array(np.meshgrid(*[[-1.0, 1.0]] * d)).reshape(d, -1).T])
-    return sampled_capital_budgeting(instance, x, scenarios=box, n_samples=CB_SCORE_SAMPLES, seed=CB_SCORE_SEED,
-                                     time_limit=time_limit)
+    """Capital-budgeting candidate score: ``evaluate_capital_budgeting`` without the instance's bundled
+    literature scenarios (they belong to the evaluation), cut at ``time_limit``. Its ``upper`` is the
+    exact objective at the worst scenario found: the robust value itself when the evaluation converges
+    (N = 10, 20 within seconds), an optimistic estimate otherwise."""
+    return evaluate_capital_budgeting(instance, x, time_limit=time_limit, literature_scenarios=False)
 
 
 _EVALUATORS = {"knapsack": evaluate_knapsack, "capital_budgeting": _cb_score}

@@ -212,11 +212,13 @@ def _infeasible(instance: CapitalBudgetingInstance, start: float) -> RobustEvalu
                             np.ones(instance.xi_dim))
 
 
-def _seed_scenarios(instance: CapitalBudgetingInstance, n_random: int, rng: np.random.Generator) -> np.ndarray:
-    """Centre and vertices of the box, the bundled literature scenarios and ``n_random`` uniform draws."""
+def _seed_scenarios(instance: CapitalBudgetingInstance, n_random: int, rng: np.random.Generator,
+                    literature: bool = True) -> np.ndarray:
+    """Centre and vertices of the box, the bundled literature scenarios (if ``literature``) and
+    ``n_random`` uniform draws."""
     d = instance.xi_dim
     vertices = np.array(np.meshgrid(*[[-1.0, 1.0]] * d)).reshape(d, -1).T
-    given = evaluation_scenarios(instance.name) if d == 4 else np.zeros((0, d))
+    given = evaluation_scenarios(instance.name) if d == 4 and literature else np.zeros((0, d))
     draws = rng.uniform(-1.0, 1.0, (n_random, d))
     return np.vstack([np.zeros((1, d)), vertices, given, draws])
 
@@ -262,7 +264,8 @@ class _Pool:
 
 
 def evaluate_capital_budgeting(
-    instance: CapitalBudgetingInstance, x, tol: float = 1e-6, time_limit: float | None = 60.0
+    instance: CapitalBudgetingInstance, x, tol: float = 1e-6, time_limit: float | None = 60.0,
+    literature_scenarios: bool = True,
 ) -> RobustEvaluation:
     """Exact robust revenue ``min_xi Q(x, xi)`` of ``x`` (status ``infeasible`` if ``1.5 cbar.x > B``).
 
@@ -275,6 +278,9 @@ def evaluate_capital_budgeting(
     3. Repeat until ``upper - lower <= tol * max(1, |upper|)`` or the time limit; both bounds are
        returned either way.
 
+    ``literature_scenarios=False`` leaves the instance's bundled literature scenarios out of the
+    seeds (for a method scoring its own candidates: those scenarios belong to the evaluation).
+
     The MILP's ``t`` is restricted to ``[max(lower, upper - WINDOW |upper|), upper]``, which keeps its
     big-M constants small; its value certifies a lower bound only when it lies above that floor
     (otherwise its ``xi`` is a scenario where the pool is weak, and the loop continues).
@@ -286,7 +292,7 @@ def evaluate_capital_budgeting(
     limit = np.inf if time_limit is None else time_limit
     rng = np.random.default_rng(0)
     pool = _Pool(instance, x)
-    seeds = _seed_scenarios(instance, SEED_SCENARIOS, rng)
+    seeds = _seed_scenarios(instance, SEED_SCENARIOS, rng, literature_scenarios)
     for solved, xi in enumerate(seeds):
         if solved and time.perf_counter() - start >= limit:
             seeds = seeds[:solved]
