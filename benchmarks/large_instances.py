@@ -99,12 +99,7 @@ def claim_table(rows: list[dict], limits: list[float], sample_limits: list[float
     """Per group and limit T: mean gap (%) of plain CP-SAT, the learned rule alone (its best entry
     that fits in T) and the warm start, with the verdict "learned beats CP-SAT"."""
     cells = {(r["instance"], r["method"]): r for r in rows}
-    reference: dict[str, float] = {}  # best-known upper bound, else the best schedule any method found
-    for row in rows:
-        if row["best_known"]:
-            reference[row["instance"]] = float(row["best_known"])
-        elif row["valid"] == "True":
-            reference[row["instance"]] = min(reference.get(row["instance"], float("inf")), float(row["objective"]))
+    reference = {instance: value for instance, (value, _) in report.references(rows).items()}
     groups: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         if row["instance"] not in groups[claim_group(row)]:

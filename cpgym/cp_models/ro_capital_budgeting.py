@@ -115,14 +115,14 @@ def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp
     capacity = instance.budget - float(np.dot(costs, x))
     if capacity < -1e-6:
         return -np.inf, y
-    free = np.array([i for i in np.flatnonzero(x == 0) if costs[i] <= capacity + 1e-9], dtype=np.int64)
+    free = np.flatnonzero((x == 0) & (costs <= capacity + 1e-9))
     if len(free):
         values, weights = instance.k * revenues[free], costs[free]
         chosen = None
         if solver == "dp":
             try:
                 chosen = _knapsack01(values, weights, capacity, max_states=MAX_FRONTIER)[1]
-            except FrontierTooLarge:
+            except FrontierTooLarge:  # the DP would take minutes: SCIP instead
                 pass
         if chosen is None:
             chosen = _knapsack01_scip(values, weights, capacity, time_limit)
@@ -334,7 +334,6 @@ def sampled_capital_budgeting(
     scenarios: np.ndarray | None = None,
     n_samples: int = 10_000,
     seed: int = 10_000,
-    time_limit: float | None = None,
 ) -> RobustEvaluation:
     """The literature's sampled estimate: worst case over given scenarios and random draws.
 
@@ -343,8 +342,7 @@ def sampled_capital_budgeting(
     OPTIMISTIC: an upper bound on the robust value (``lower`` is ``-inf``). The minimum over
     the scenarios is still exact: scenarios are visited in increasing order of a lower bound
     given by a pool of second-stage decisions, and solved only while that bound can beat the
-    best value found. With ``time_limit`` the search stops when it is reached (status
-    ``"sampled-time-limit"``; the value is then the best found so far, more optimistic still).
+    best value found.
     """
     start = time.perf_counter()
     x = as_binary(x, instance.n)
@@ -357,13 +355,10 @@ def sampled_capital_budgeting(
     fits_x = costs @ x <= instance.budget + 1e-6
     bound = revenues @ x  # lower bound of Q(x, xi) from the pool, starting with y = 0
     bound[~fits_x] = -np.inf
-    upper, worst, solved, status = np.inf, xis[0], 0, "sampled"
+    upper, worst, solved = np.inf, xis[0], 0
     while True:
         s = int(np.argmin(bound))
         if bound[s] >= upper:
-            break
-        if solved and time_limit is not None and time.perf_counter() - start > time_limit:
-            status = "sampled-time-limit"
             break
         value, y = cb_second_stage(instance, x, xis[s])
         solved += 1
@@ -373,7 +368,7 @@ def sampled_capital_budgeting(
         fits = costs @ (x + y) <= instance.budget + 1e-6
         candidate = np.where(fits, revenues @ (x + instance.k * y), -np.inf)
         bound = np.where(np.isinf(bound) & (bound > 0), bound, np.maximum(bound, candidate))
-    return RobustEvaluation(upper, -np.inf, upper, status, time.perf_counter() - start, worst, solved)
+    return RobustEvaluation(upper, -np.inf, upper, "sampled", time.perf_counter() - start, worst, solved)
 
 
 def robust_feasible(instance: CapitalBudgetingInstance, x) -> bool:

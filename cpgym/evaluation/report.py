@@ -34,8 +34,10 @@ def _best_found(rows: list[dict]) -> dict[str, float]:
     return best
 
 
-def _references(rows: list[dict], best_found: dict[str, float]) -> dict[str, tuple[float, str]]:
-    """Per instance: (reference objective, "best-known" or "best found")."""
+def references(rows: list[dict], best_found: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
+    """Per instance: (reference objective, "best-known" or "best found"): the best-known value, else
+    the best validated objective of any method in ``rows`` (``best_found``, computed if not given)."""
+    best_found = _best_found(rows) if best_found is None else best_found
     references = {}
     for row in rows:
         known = _float(row["best_known"])
@@ -49,15 +51,15 @@ def _references(rows: list[dict], best_found: dict[str, float]) -> dict[str, tup
 def summarise(rows: list[dict]) -> list[dict]:
     """One record per (dataset, group, method): n, mean gap %, mean time, wins, invalid count."""
     best_found = _best_found(rows)
-    references = _references(rows, best_found)
+    reference = references(rows, best_found)
     cells: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in rows:
         cells[row["dataset"], row["group"], row["method"]].append(row)
     summary = []
     for (dataset, group, method), cell in cells.items():
         valid = [r for r in cell if r["valid"] == "True"]
-        gaps = [gap_percent(float(r["objective"]), references[r["instance"]][0], r["sense"]) for r in valid]
-        kinds = {references[r["instance"]][1] for r in valid}
+        gaps = [gap_percent(float(r["objective"]), reference[r["instance"]][0], r["sense"]) for r in valid]
+        kinds = {reference[r["instance"]][1] for r in valid}
         summary.append(
             {
                 "dataset": dataset,
