@@ -7,7 +7,8 @@ exact evaluator's bounds (certified lower, upper = worst scenario found) and the
 protocol (worst case over the instance's published scenarios and 10,000 uniform draws; optimistic).
 A subset (``--per-class`` instances of every (correlation, n) / N group) keeps runs short;
 ``--shard K/M`` runs every M-th of them (start K) so that M processes can share a machine. With
-``--out``, rows are written as they finish and a rerun skips the instances already there.
+``--out``, rows are written as they finish and a rerun skips the instances already there;
+``--summarize`` prints the tables of finished runs (all shards together) without running anything.
 
     python benchmarks/neur2ro_eval.py --problem knapsack --per-class 2 --stratified --time-limit 15
     python benchmarks/neur2ro_eval.py --problem capital_budgeting --per-class 2 --stratified --time-limit 60
@@ -89,7 +90,7 @@ def run_knapsack(args) -> list[dict]:
                      "best_known": instance.best_known, "rel_error_pct": error, "time": info["time"],
                      "iterations": info["iterations"], "status": info["status"], "eval_status": score.status,
                      "candidates": info["candidates"], "feedback": info["feedback"],
-                     "evaluation_time": info["evaluation_time"]})
+                     "evaluation_time": info["evaluation_time"], "x": np.asarray(x, dtype=int).tolist()})
         print(f"{name:45s} err {error:6.2f} %  time {info['time']:5.1f} s  it {info['iterations']:2d} "
               f"cand {info['candidates']:2d} fb {info['feedback']:2d} {info['status']}", flush=True)
     return args.rows
@@ -119,7 +120,9 @@ def run_capital_budgeting(args) -> list[dict]:
                "gain_sampled_pct": 100 * (ours_sampled - best_sampled) / abs(best_sampled),
                "time": info["time"], "iterations": info["iterations"], "status": info["status"],
                "eval_status": ours.status, "candidates": info["candidates"], "feedback": info["feedback"],
-               "evaluation_time": info["evaluation_time"]}
+               "evaluation_time": info["evaluation_time"], "x": np.asarray(x, dtype=int).tolist(),
+               "kadapt": {r.K: {"lower": baseline[r.K].objective, "upper": baseline[r.K].upper,
+                                "sampled": sampled[r.K]} for r in results}}
         _save(args, row)
         print(f"{name:15s} neur2ro [{ours.objective:7.3f}, {ours.upper:7.3f}] sampled {ours_sampled:7.3f}  "
               f"best k-adapt [{best:7.3f}, {best_upper:7.3f}] sampled {best_sampled:7.3f}  gain "
@@ -142,6 +145,30 @@ def _table(rows: list[dict], group: str, metric: str, title: str) -> None:
               f"{np.mean([r['time'] for r in rs]):6.1f}s")
 
 
+def certified_verdict(row: dict, tol: float = 1e-6) -> str:
+    """What the evaluator's bounds alone prove about Neur2RO against the best k-adaptability decision.
+
+    ``at least as good``: Neur2RO's certified lower bound reaches every k-adaptability decision's upper
+    bound; ``worse``: its upper bound is below some k-adaptability decision's certified lower bound;
+    otherwise ``undecided`` (the brackets overlap).
+    """
+    slack = tol * max(1.0, abs(row["upper"]))
+    if row["objective"] >= row["kadapt_best_upper"] - slack:
+        return "at least as good"
+    if row["upper"] < row["kadapt_best"] - slack:
+        return "worse"
+    return "undecided"
+
+
+def _verdicts(rows: list[dict]) -> None:
+    labels = ("at least as good", "worse", "undecided")
+    print("\ncertified by the evaluator's bounds alone (Neur2RO vs best k-adaptability decision)")
+    print(f"{'n':>8s} " + " ".join(f"{label:>17s}" for label in labels))
+    for g in [*sorted({r["n"] for r in rows}), "all"]:
+        verdicts = [certified_verdict(r) for r in rows if g == "all" or r["n"] == g]
+        print(f"{g!s:>8s} " + " ".join(f"{verdicts.count(label):17d}" for label in labels))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--problem", choices=["knapsack", "capital_budgeting"], required=True)
@@ -162,22 +189,31 @@ def main(argv=None) -> None:
     parser.add_argument("--shard", default="0/1", help="K/M: run every M-th instance of the subset, from the K-th")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file of the per-instance rows, written as they finish; rerun to resume")
+    parser.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="run nothing: print the tables of these --out files together (e.g. the shards "
+                             "of one run; a name in several files counts once, the last one wins), and "
+                             "write the merged rows to --out if given")
     args = parser.parse_args(argv)
-    args.rows = json.loads(args.out.read_text()) if args.out and args.out.exists() else []
-    args.time_limit = args.time_limit or (15.0 if args.problem == "knapsack" else 60.0)
     start = time.perf_counter()
+    if args.summarize:
+        merged = {row["name"]: row for path in args.summarize for row in json.loads(path.read_text())}
+        rows = list(merged.values())
+        if args.out:
+            args.out.write_text(json.dumps(rows, indent=1, default=float))
+    else:
+        args.rows = json.loads(args.out.read_text()) if args.out and args.out.exists() else []
+        args.time_limit = args.time_limit or (15.0 if args.problem == "knapsack" else 60.0)
+        rows = run_knapsack(args) if args.problem == "knapsack" else run_capital_budgeting(args)
     if args.problem == "knapsack":
-        rows = run_knapsack(args)
         _table(rows, "corr", "rel_error_pct", "relative error to best-known (%), per correlation")
         _table(rows, "n", "rel_error_pct", "relative error to best-known (%), per n")
     else:
-        rows = run_capital_budgeting(args)
         _table(rows, "n", "gain_pct", "certified robust revenue (evaluator lower bound) vs best k-adaptability "
                "decision (%, + = Neur2RO better)")
         _table(rows, "n", "gain_upper_pct", "same with the evaluator upper bounds")
         _table(rows, "n", "gain_sampled_pct", "same with the literature's sampled score")
+        _verdicts(rows)
     print(f"\n{len(rows)} instances in {time.perf_counter() - start:.0f} s")
-
 
 if __name__ == "__main__":
     main()
