@@ -61,6 +61,8 @@ def _shares(args) -> dict:
 def _names(args, names: list[str], key) -> list[str]:
     """The subset of the command line, this process's shard of it, minus the rows already in ``--out``."""
     picks = _subset(names, key, args.per_class, args.offset, args.stratified)
+    if args.n:
+        picks = [name for name in picks if int(re.search(r"_n(\d+)_", name).group(1)) in args.n]
     first, _, count = args.shard.partition("/")
     picks = picks[int(first)::int(count)]
     done = {row["name"] for row in args.rows}
@@ -181,6 +183,7 @@ def main(argv=None) -> None:
     parser.add_argument("--problem", choices=["knapsack", "capital_budgeting"], required=True)
     parser.add_argument("--per-class", type=int, default=1, help="instances per (correlation, n) / N group")
     parser.add_argument("--offset", type=int, default=0, help="skip this many instances of every group")
+    parser.add_argument("--n", type=int, nargs="+", default=None, help="only instances of these sizes")
     parser.add_argument("--stratified", action="store_true",
                         help="spread the picks over the settings (h, dev, delta) instead of the first ones")
     parser.add_argument("--no-select", action="store_true",
