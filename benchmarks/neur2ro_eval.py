@@ -147,6 +147,11 @@ def _table(rows: list[dict], group: str, metric: str, title: str) -> None:
               f"{np.mean([r['time'] for r in rs]):6.1f}s")
 
 
+def _same_decisions(row: dict) -> set[int]:
+    """The K whose literature k-adaptability decision is the row's Neur2RO decision."""
+    return {r.K for r in k_adaptability_results(row["name"]) if np.array_equal(r.x, row["x"])}
+
+
 def certified_verdict(row: dict, tol: float = 1e-6) -> str:
     """What the evaluator's bounds alone prove about Neur2RO against the best k-adaptability decision.
 
@@ -159,7 +164,7 @@ def certified_verdict(row: dict, tol: float = 1e-6) -> str:
     if row["upper"] < row["kadapt_best"] - slack:
         return "worse"
     if "kadapt" in row and "x" in row:
-        same = {r.K for r in k_adaptability_results(row["name"]) if np.array_equal(r.x, row["x"])}
+        same = _same_decisions(row)
         uppers = [b["upper"] for k, b in row["kadapt"].items() if int(k) not in same]
         return "at least as good" if all(row["objective"] >= u - slack for u in uppers) else "undecided"
     return "at least as good" if row["objective"] >= row["kadapt_best_upper"] - slack else "undecided"
@@ -173,7 +178,7 @@ def _verdicts(rows: list[dict]) -> None:
         verdicts = [certified_verdict(r) for r in rows if g == "all" or r["n"] == g]
         print(f"{g!s:>8s} " + " ".join(f"{verdicts.count(label):17d}" for label in labels))
     with_x = [r for r in rows if "x" in r]
-    same = sum(any(np.array_equal(k.x, r["x"]) for k in k_adaptability_results(r["name"])) for r in with_x)
+    same = sum(bool(_same_decisions(r)) for r in with_x)
     print(f"Neur2RO returned one of the literature's k-adaptability decisions on {same} of {len(with_x)} "
           "instances with a stored decision")
 
@@ -224,6 +229,7 @@ def main(argv=None) -> None:
         _table(rows, "n", "gain_sampled_pct", "same with the literature's sampled score")
         _verdicts(rows)
     print(f"\n{len(rows)} instances in {time.perf_counter() - start:.0f} s")
+
 
 if __name__ == "__main__":
     main()
