@@ -6,9 +6,11 @@ CB_n20_xi4_s1..s3, prints the certified lower / upper bounds, status, iterations
 * ``before``: the previous method (reproduced here with the module's building blocks): box centre
   and vertices as the initial pool, then one adversarial MILP over the whole pool (unrestricted
   ``t``) and one exact second stage per iteration;
-* ``after``: :func:`evaluate_capital_budgeting` as it is now.
+* ``after``: :func:`evaluate_capital_budgeting` as it is now;
+* ``no-polish``: the same without the local search that sharpens the upper bound (``polish=False``).
 
-Run: ``python benchmarks/cb_evaluation.py [--time-limit 20] [--methods before after]``.
+Run: ``python benchmarks/cb_evaluation.py [--time-limit 20] [--methods before after no-polish]
+[--instances CB_n40_xi4_s1 ...]``.
 """
 
 from __future__ import annotations
@@ -57,10 +59,11 @@ def previous_method(instance, x: np.ndarray, tol: float = 1e-6, time_limit: floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=20.0)
-    parser.add_argument("--methods", nargs="+", choices=["before", "after"], default=["before", "after"])
+    parser.add_argument("--methods", nargs="+", choices=["before", "after", "no-polish"], default=["before", "after"])
     parser.add_argument("--instances", nargs="+", default=INSTANCES)
     args = parser.parse_args()
-    methods = {"before": previous_method, "after": evaluate_capital_budgeting}
+    methods = {"before": previous_method, "after": evaluate_capital_budgeting,
+               "no-polish": lambda *a, **k: evaluate_capital_budgeting(*a, **k, polish=False)}
     print("| instance | method | lower | upper | gap | status | iterations | time (s) |")
     print("|---|---|---|---|---|---|---|---|")
     for name in args.instances:

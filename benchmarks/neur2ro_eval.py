@@ -9,6 +9,9 @@ A subset (``--per-class`` instances of every (correlation, n) / N group) keeps r
 ``--shard K/M`` runs every M-th of them (start K) so that M processes can share a machine. With
 ``--out``, rows are written as they finish and a rerun skips the instances already there;
 ``--summarize`` prints the tables of finished runs (all shards together) without running anything.
+``--certify SECONDS`` spends up to that long per evaluation to decide each capital-budgeting comparison
+by certified bounds (thresholded evaluations, see :func:`certify`); ``--rescore JSON`` does so for the
+decisions stored in an earlier run's rows instead of running Neur2RO again.
 
     python benchmarks/neur2ro_eval.py --problem knapsack --per-class 2 --stratified --time-limit 15
     python benchmarks/neur2ro_eval.py --problem capital_budgeting --per-class 2 --stratified --time-limit 60
@@ -125,11 +128,74 @@ def run_capital_budgeting(args) -> list[dict]:
                "evaluation_time": info["evaluation_time"], "x": np.asarray(x, dtype=int).tolist(),
                "kadapt": {r.K: {"lower": baseline[r.K].objective, "upper": baseline[r.K].upper,
                                 "sampled": sampled[r.K]} for r in results}}
+        if args.certify:
+            certify(instance, row, args.eval_time_limit, args.certify)
         _save(args, row)
         print(f"{name:15s} neur2ro [{ours.objective:7.3f}, {ours.upper:7.3f}] sampled {ours_sampled:7.3f}  "
               f"best k-adapt [{best:7.3f}, {best_upper:7.3f}] sampled {best_sampled:7.3f}  gain "
               f"{row['gain_pct']:+6.2f} / {row['gain_upper_pct']:+6.2f} / {row['gain_sampled_pct']:+6.2f} %  "
               f"time {info['time']:5.1f} s  it {info['iterations']}", flush=True)
+    return args.rows
+
+
+def certify(instance, row: dict, quick: float, limit: float, tol: float = 1e-6) -> dict:
+    """Tighten the row's evaluator bounds until :func:`certified_verdict` decides (or time runs out).
+
+    1. Every decision still needed (Neur2RO's and the k-adaptability ones that differ from it) is
+       evaluated again for ``quick`` seconds (the evaluator's local search sharpens the upper bounds).
+    2. Neur2RO's decision is evaluated with the best k-adaptability upper bound as ``threshold``, for
+       at most ``limit`` seconds: its certified lower bound reaches it, or its upper bound falls below.
+    3. In the latter case the k-adaptability decision with the best upper bound is evaluated with
+       Neur2RO's upper bound as threshold, which can prove Neur2RO worse.
+
+    New and stored bounds are intersected (both certified); the per-K bounds, the best-of-K bounds and
+    the gains of the row are updated in place, with ``certify_time``.
+    """
+    start = time.perf_counter()
+    decisions = {"ours": np.asarray(row["x"]), **{str(r.K): r.x for r in k_adaptability_results(row["name"])}}
+    bounds = {"ours": {"lower": row["objective"], "upper": row["upper"]},
+              **{str(k): dict(b) for k, b in row["kadapt"].items()}}
+    others = [k for k in decisions if k != "ours" and int(k) not in _same_decisions(row)]
+    slack = tol * max(1.0, abs(row["upper"]))
+
+    def evaluate(key: str, cap: float, threshold: float | None = None) -> None:
+        e = evaluate_capital_budgeting(instance, decisions[key], time_limit=cap, threshold=threshold)
+        bounds[key] = {**bounds[key], "lower": max(bounds[key]["lower"], e.lower),
+                       "upper": min(bounds[key]["upper"], e.upper)}
+        ours, kadapt = bounds["ours"], {k: b for k, b in bounds.items() if k != "ours"}
+        best, best_upper = max(b["lower"] for b in kadapt.values()), max(b["upper"] for b in kadapt.values())
+        row.update(objective=ours["lower"], upper=ours["upper"], kadapt=kadapt, kadapt_best=best,
+                   kadapt_best_upper=best_upper, gain_pct=100 * (ours["lower"] - best) / abs(best),
+                   gain_upper_pct=100 * (ours["upper"] - best_upper) / abs(best_upper))
+
+    for key in ["ours", *others]:
+        if others and certified_verdict(row) == "undecided":
+            evaluate(key, quick)
+    if others and certified_verdict(row) == "undecided":
+        # half the verdict's slack: Neur2RO's upper bound (which sets that slack) may still come down
+        evaluate("ours", limit, max(bounds[k]["upper"] for k in others) - slack / 2)
+    if others and certified_verdict(row) == "undecided":
+        best = max(others, key=lambda k: bounds[k]["upper"])
+        if bounds["ours"]["upper"] < bounds[best]["upper"] - slack:
+            evaluate(best, limit, bounds["ours"]["upper"] + 2 * slack)
+    row["certify_time"] = time.perf_counter() - start
+    return row
+
+
+def rescore(args) -> list[dict]:
+    """:func:`certify` the stored decisions of ``--rescore`` rows (those with ``x``), resumable via ``--out``."""
+    rows = [row for row in json.loads(args.rescore.read_text()) if "x" in row]
+    first, _, count = args.shard.partition("/")
+    done = {row["name"] for row in args.rows}
+    for row in rows[int(first)::int(count)]:
+        if row["name"] in done:
+            continue
+        before = certified_verdict(row)
+        certify(load_capital_budgeting(row["name"]), row, args.eval_time_limit, args.certify)
+        _save(args, row)
+        print(f"{row['name']:15s} neur2ro [{row['objective']:8.4f}, {row['upper']:8.4f}] best k-adapt "
+              f"[{row['kadapt_best']:8.4f}, {row['kadapt_best_upper']:8.4f}]  {before} -> "
+              f"{certified_verdict(row)}  {row['certify_time']:5.1f} s", flush=True)
     return args.rows
 
 
@@ -201,6 +267,11 @@ def main(argv=None) -> None:
     parser.add_argument("--main-share", type=float, default=None, help="time share of each main MILP (0.25)")
     parser.add_argument("--adversary-share", type=float, default=None,
                         help="time share of each adversarial MILP (0.1)")
+    parser.add_argument("--certify", type=float, default=None, metavar="SECONDS",
+                        help="capital budgeting: decide each comparison by certified bounds, with thresholded "
+                             "evaluations of at most SECONDS each (after --eval-time-limit ones of every decision)")
+    parser.add_argument("--rescore", type=Path, default=None, metavar="JSON",
+                        help="capital budgeting: --certify the decisions stored in these rows (no Neur2RO run)")
     parser.add_argument("--shard", default="0/1", help="K/M: run every M-th instance of the subset, from the K-th")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file of the per-instance rows, written as they finish; rerun to resume")
@@ -218,7 +289,11 @@ def main(argv=None) -> None:
     else:
         args.rows = json.loads(args.out.read_text()) if args.out and args.out.exists() else []
         args.time_limit = args.time_limit or (15.0 if args.problem == "knapsack" else 60.0)
-        rows = run_knapsack(args) if args.problem == "knapsack" else run_capital_budgeting(args)
+        if args.rescore:
+            args.certify = args.certify or 120.0
+            rows = rescore(args)
+        else:
+            rows = run_knapsack(args) if args.problem == "knapsack" else run_capital_budgeting(args)
     if args.problem == "knapsack":
         _table(rows, "corr", "rel_error_pct", "relative error to best-known (%), per correlation")
         _table(rows, "n", "rel_error_pct", "relative error to best-known (%), per n")

@@ -408,8 +408,9 @@ def _cb_score(instance, x, time_limit: float) -> RobustEvaluation:
     """Capital-budgeting candidate score: ``evaluate_capital_budgeting`` without the instance's bundled
     literature scenarios (they belong to the evaluation), cut at ``time_limit``. Its ``upper`` is the
     exact objective at the worst scenario found: the robust value itself when the evaluation converges
-    (N = 10, 20 within seconds), an optimistic estimate otherwise."""
-    return evaluate_capital_budgeting(instance, x, time_limit=time_limit, literature_scenarios=False)
+    (N = 10, 20 within seconds), an optimistic estimate otherwise. Without the evaluator's local search
+    (``polish=False``): the method was measured so; whether the sharper scores choose better is untested."""
+    return evaluate_capital_budgeting(instance, x, time_limit=time_limit, literature_scenarios=False, polish=False)
 
 
 _EVALUATORS = {"knapsack": evaluate_knapsack, "capital_budgeting": _cb_score}

@@ -13,7 +13,8 @@ robust value ``min_{xi in [-1,1]^d} Q(x, xi)`` is not concave in ``xi`` (a poole
 only available where it fits the budget), so :func:`evaluate_capital_budgeting` alternates
 an adversarial MILP over a growing pool of second-stage decisions (big-M disjunctions:
 each pooled ``y`` either bounds ``t`` from below or is made infeasible) with exact second
-stages, until the bounds meet. Tolerance: in the adversarial MILP a pooled ``y`` counts as
+stages, until the bounds meet; a local search around the worst scenario found sharpens the
+upper bound first. Tolerance: in the adversarial MILP a pooled ``y`` counts as
 infeasible only when its cost exceeds the budget by ``1e-4`` (SCIP works to 1e-6), so the
 lower bound is exact for budgets perturbed by at most 1e-4 (relative 1e-6 on B = 25..150).
 """
@@ -25,7 +26,7 @@ import time
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from cpgym.cp_models.ro_common import OPTIMAL, TIME_LIMIT, RobustEvaluation, as_binary, converged
+from cpgym.cp_models.ro_common import DECIDED, OPTIMAL, TIME_LIMIT, RobustEvaluation, as_binary, converged
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, evaluation_scenarios
 
 INFEASIBLE = "infeasible"
@@ -36,6 +37,9 @@ ACTIVE_SEEDS = 32  # the y's of this many lowest-valued seed scenarios start in 
 ACTIVATE = 64  # further points around it where the best pooled y joins the MILP pool
 WINDOW = 0.02  # the adversarial MILP looks for scenarios at most this fraction below the upper bound
 MAX_FRONTIER = 5_000  # knapsack DP states beyond which the second stage goes to SCIP
+POLISH_ROUNDS = 20  # rounds of the upper bound's local search
+POLISH_SAMPLES = 4096  # points drawn around the worst scenario per round
+POLISH_SOLVES = 16  # exact second stages per round, at the drawn points where the pool is weakest
 
 
 def cb_value(instance: CapitalBudgetingInstance, x, y, xi) -> float:
@@ -245,12 +249,16 @@ class _Pool:
             self.ys.append(y)
         return activate and self._activate({self.index[key]})
 
+    def revenues(self, xis: np.ndarray) -> np.ndarray:
+        """Revenue of every pooled ``y`` (columns) at every scenario (rows); ``-inf`` where over budget."""
+        inst, ys = self.instance, np.array(self.ys)
+        fits = inst.costs(xis) @ (self.x + ys).T <= inst.budget
+        return np.where(fits, inst.revenues(xis) @ (self.x + inst.k * ys).T, -np.inf)
+
     def activate_best(self, xis: np.ndarray, count: int | None = None) -> bool:
         """Activate the best pooled ``y`` at each scenario, or at the ``count`` scenarios where the pool's
         value is lowest (vectorised); returns whether any was inactive."""
-        inst, ys = self.instance, np.array(self.ys)
-        fits = inst.costs(xis) @ (self.x + ys).T <= inst.budget
-        revenue = np.where(fits, inst.revenues(xis) @ (self.x + inst.k * ys).T, -np.inf)
+        revenue = self.revenues(xis)
         lowest = np.argsort(revenue.max(axis=1), kind="stable")[:count]
         return self._activate(set(np.argmax(revenue[lowest], axis=1).tolist()))
 
@@ -263,15 +271,40 @@ class _Pool:
         return [self.ys[i] for i in sorted(self.active)]
 
 
+def _polish(pool: _Pool, rng: np.random.Generator, deadline: float) -> None:
+    """Local search for the upper bound: each round draws :data:`POLISH_SAMPLES` points around the worst
+    scenario so far and solves the exact second stage at the :data:`POLISH_SOLVES` of them where the pool
+    is weakest (where ``Q`` can be lowest); stops when a round adds no second-stage decision."""
+    for _ in range(POLISH_ROUNDS):
+        if time.perf_counter() >= deadline:
+            return
+        points = _near(pool.worst, rng, POLISH_SAMPLES)
+        weakest = points[np.argsort(pool.revenues(points).max(axis=1), kind="stable")[:POLISH_SOLVES]]
+        known = len(pool.ys)
+        for xi in weakest:
+            pool.solve(xi, activate=False)
+        if len(pool.ys) == known:
+            return
+
+
+def _near(xi: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` points at distances 1e-4..0.5 around ``xi`` in the box, each coordinate kept with
+    probability 0.3 (so points on the box's faces and edges are drawn too)."""
+    radius = 10.0 ** rng.uniform(-4, -0.3, (count, 1))
+    moved = np.clip(xi + radius * rng.uniform(-1, 1, (count, len(xi))), -1, 1)
+    return np.where(rng.random((count, len(xi))) < 0.3, xi, moved)
+
+
 def evaluate_capital_budgeting(
     instance: CapitalBudgetingInstance, x, tol: float = 1e-6, time_limit: float | None = 60.0,
-    literature_scenarios: bool = True,
+    literature_scenarios: bool = True, threshold: float | None = None, polish: bool = True,
 ) -> RobustEvaluation:
     """Exact robust revenue ``min_xi Q(x, xi)`` of ``x`` (status ``infeasible`` if ``1.5 cbar.x > B``).
 
     1. Exact second stages at :data:`SEED_SCENARIOS` + 17 + (bundled literature scenarios) cheap
        scenarios give the first upper bound and a pool of second-stage decisions ``y``; only the
-       ``y`` of the worst one starts in the MILP pool.
+       ``y`` of the worst one starts in the MILP pool. With ``polish``, a local search around the
+       worst of them (:func:`_polish`) lowers the upper bound (its ``y`` stay out of the MILP pool).
     2. The adversarial MILP over the MILP pool gives a lower bound and a scenario ``xi``; exact
        second stages at ``xi`` and :data:`NEIGHBOURS` points around it improve the upper bound and
        enter the MILP pool, as does the best pooled ``y`` at :data:`ACTIVATE` further points around it.
@@ -280,10 +313,14 @@ def evaluate_capital_budgeting(
 
     ``literature_scenarios=False`` leaves the instance's bundled literature scenarios out of the
     seeds (for a method scoring its own candidates: those scenarios belong to the evaluation).
+    ``threshold``: stop (status ``decided``) as soon as the bounds decide whether the robust value is
+    at least ``threshold`` (``lower >= threshold`` or ``upper < threshold``), e.g. to compare two
+    decisions; the MILP then only looks below the threshold.
 
-    The MILP's ``t`` is restricted to ``[max(lower, upper - WINDOW |upper|), upper]``, which keeps its
-    big-M constants small; its value certifies a lower bound only when it lies above that floor
-    (otherwise its ``xi`` is a scenario where the pool is weak, and the loop continues).
+    The MILP's ``t`` is restricted to ``[max(lower, ceiling - WINDOW |ceiling|), ceiling]`` with
+    ``ceiling`` the upper bound (or the threshold, if lower), which keeps its big-M constants small; its
+    value certifies a lower bound only when it lies above that floor (otherwise its ``xi`` is a scenario
+    where the pool is weak, and the loop continues).
     """
     start = time.perf_counter()
     x = as_binary(x, instance.n)
@@ -299,13 +336,20 @@ def evaluate_capital_budgeting(
             break
         pool.solve(xi, activate=False)
     pool.activate_best(seeds, ACTIVE_SEEDS)
+    if polish:
+        _polish(pool, rng, start + limit)
     r0, r1, _, _ = _affine(instance, x, np.zeros_like(x))
     lower, iterations = r0 - np.abs(r1).sum(), 0  # revenue of x alone in the worst case
-    while not converged(lower, pool.upper, tol) and time.perf_counter() - start < limit:
+
+    def decided() -> bool:
+        return threshold is not None and (lower >= threshold or pool.upper < threshold)
+
+    while not converged(lower, pool.upper, tol) and not decided() and time.perf_counter() - start < limit:
         iterations += 1
-        floor = max(lower, pool.upper - WINDOW * abs(pool.upper))
+        ceiling = pool.upper if threshold is None else min(pool.upper, threshold)
+        floor = max(lower, ceiling - WINDOW * abs(ceiling))
         remaining = min(limit - (time.perf_counter() - start), 1e6)
-        xi, bound, mip_status = _adversary(instance, x, pool.milp_pool(), remaining, floor, pool.upper)
+        xi, bound, mip_status = _adversary(instance, x, pool.milp_pool(), remaining, floor, ceiling)
         if mip_status == pywraplp.Solver.NOT_SOLVED:
             break  # SCIP reached the time limit before finding any scenario
         if floor == lower or bound > floor + 1e-9 * max(1.0, abs(floor)):  # certified: above the floor
@@ -317,7 +361,7 @@ def evaluate_capital_budgeting(
         changed.append(pool.activate_best(_around(xi, rng, ACTIVATE)))
         if not any(changed) and pool.upper >= before:
             break  # no progress possible within SCIP's tolerances; report the bounds as they are
-    status = OPTIMAL if converged(lower, pool.upper, tol) else TIME_LIMIT
+    status = OPTIMAL if converged(lower, pool.upper, tol) else DECIDED if decided() else TIME_LIMIT
     lower = min(lower, pool.upper)
     return RobustEvaluation(lower, lower, pool.upper, status, time.perf_counter() - start, pool.worst, iterations)
 

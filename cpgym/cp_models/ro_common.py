@@ -8,6 +8,7 @@ import numpy as np
 
 OPTIMAL = "optimal"  # bounds met within the stated tolerance
 TIME_LIMIT = "time_limit"  # stopped by the time limit; both bounds are valid
+DECIDED = "decided"  # stopped once the bounds decided a comparison with a given threshold; both valid
 
 
 @dataclass(frozen=True)
