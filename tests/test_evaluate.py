@@ -225,6 +225,18 @@ def test_robust_optimization_rows_are_scored_by_the_exact_evaluator(tmp_path):
     assert float(literature["objective"]) >= 0.9 * float(literature["best_known"])
 
 
+def test_neur2ro_method_rows_are_validated_and_scored(tmp_path):
+    """``--methods neur2ro:SECONDS`` on both robust datasets (the issue's command, short limits)."""
+    knapsack = "RKP_UN_n20_R1000_H100_h40_dev0.1_d0.5"  # proven optimum 7804.67 (branch and price)
+    _run(tmp_path, "--eval-time-limit", "10", datasets=f"{knapsack},CB_n10_xi4_s1", method_list="neur2ro:5")
+    rows = {r["instance"]: r for r in _rows(tmp_path)}
+    assert set(rows) == {knapsack, "CB_n10_xi4_s1"} and all(r["valid"] == "True" for r in rows.values())
+    assert 0.9 * 7804.67 <= float(rows[knapsack]["objective"]) <= 7804.67 + 0.01
+    cb = rows["CB_n10_xi4_s1"]
+    assert float(cb["objective"]) <= float(cb["objective_bound"]) + 1e-6
+    assert float(cb["objective"]) >= 0.9 * float(cb["best_known"])
+
+
 def test_robust_decision_checks():
     from cpgym.evaluation.problems import check
     from cpgym.instances.capital_budgeting import load_capital_budgeting
