@@ -161,6 +161,9 @@ def certify(instance, row: dict, limit: float, quick: float | None = None, tol: 
               **{str(k): dict(b) for k, b in row["kadapt"].items()}}
     others = [k for k in decisions if k != "ours" and int(k) not in _same_decisions(row)]
     slack = tol * max(1.0, abs(row["upper"]))
+    if not others:  # Neur2RO returned every k-adaptability decision: equal, nothing to decide
+        row["certify_time"] = time.perf_counter() - start
+        return row
 
     def evaluate(key: str, cap: float, threshold: float | None = None) -> None:
         e = evaluate_capital_budgeting(instance, decisions[key], time_limit=cap, threshold=threshold)
@@ -173,12 +176,12 @@ def certify(instance, row: dict, limit: float, quick: float | None = None, tol: 
                    gain_upper_pct=100 * (ours["upper"] - best_upper) / abs(best_upper))
 
     for key in ["ours", *others] if quick else []:
-        if others and certified_verdict(row) == "undecided":
+        if certified_verdict(row) == "undecided":
             evaluate(key, quick)
-    if others and certified_verdict(row) == "undecided":
+    if certified_verdict(row) == "undecided":
         # half the verdict's slack: Neur2RO's upper bound (which sets that slack) may still come down
         evaluate("ours", limit, max(bounds[k]["upper"] for k in others) - slack / 2)
-    if others and certified_verdict(row) == "undecided":
+    if certified_verdict(row) == "undecided":
         best = max(others, key=lambda k: bounds[k]["upper"])
         if bounds["ours"]["upper"] < bounds[best]["upper"] - slack:
             evaluate(best, limit, bounds["ours"]["upper"] + 2 * slack)
@@ -222,6 +225,12 @@ def _same_decisions(row: dict) -> set[int]:
     return {r.K for r in k_adaptability_results(row["name"]) if np.array_equal(r.x, row["x"])}
 
 
+def _other_uppers(row: dict) -> list[float]:
+    """Upper bounds of the k-adaptability decisions that differ from the row's Neur2RO decision."""
+    same = _same_decisions(row)
+    return [b["upper"] for k, b in row["kadapt"].items() if int(k) not in same]
+
+
 def certified_verdict(row: dict, tol: float = TIE) -> str:
     """What the evaluator's bounds alone prove about Neur2RO against the best k-adaptability decision.
 
@@ -235,9 +244,7 @@ def certified_verdict(row: dict, tol: float = TIE) -> str:
     if row["upper"] < row["kadapt_best"] - slack:
         return "worse"
     if "kadapt" in row and "x" in row:
-        same = _same_decisions(row)
-        uppers = [b["upper"] for k, b in row["kadapt"].items() if int(k) not in same]
-        return "at least as good" if all(row["objective"] >= u - slack for u in uppers) else "undecided"
+        return "at least as good" if all(row["objective"] >= u - slack for u in _other_uppers(row)) else "undecided"
     return "at least as good" if row["objective"] >= row["kadapt_best_upper"] - slack else "undecided"
 
 
@@ -246,8 +253,7 @@ def certified_gain(row: dict) -> float:
     bound against the largest upper bound of the k-adaptability decisions that differ from it (0 if none
     differs). Rows without per-K decisions use the best upper bound over K."""
     if "kadapt" in row and "x" in row:
-        same = _same_decisions(row)
-        uppers = [b["upper"] for k, b in row["kadapt"].items() if int(k) not in same]
+        uppers = _other_uppers(row)
         if not uppers:
             return 0.0
         best = max(uppers)
