@@ -1,6 +1,6 @@
 """Shim: ``python evaluate.py ...`` is ``cpgym evaluate ...``."""
 
-from cpgym.evaluate import main
+from cpgym.cli.evaluate import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

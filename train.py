@@ -3,7 +3,7 @@
 The ``__main__`` guard matters: SubprocVecEnv workers (forkserver/spawn) re-import this module.
 """
 
-from cpgym.train import main
+from cpgym.cli.train import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

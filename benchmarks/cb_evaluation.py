@@ -21,8 +21,8 @@ import time
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from cpgym.cp_models.ro_capital_budgeting import _adversary, cb_second_stage, evaluate_capital_budgeting
-from cpgym.cp_models.ro_common import OPTIMAL, TIME_LIMIT, RobustEvaluation, converged
+from cpgym.cp_models.robust.capital_budgeting import _adversary, cb_second_stage, evaluate_capital_budgeting
+from cpgym.cp_models.robust.common import OPTIMAL, TIME_LIMIT, RobustEvaluation, converged
 from cpgym.instances.capital_budgeting import k_adaptability_results, load_capital_budgeting
 
 INSTANCES = [f"CB_n10_xi4_s{s}" for s in range(1, 6)] + [f"CB_n20_xi4_s{s}" for s in range(1, 4)]

@@ -10,7 +10,7 @@ process started) are read back from each run's TensorBoard events and printed, s
     python benchmarks/cp_guided_vs_ppo.py --budget 180 --size 6x6 --out runs/cmp_6x6
     python benchmarks/cp_guided_vs_ppo.py --budget 600 --size 10x10 --set cp_time_limit=2 --set batch_size=128
 
-``--set KEY=VALUE`` overrides any training setting (``cpgym.train.OPTIONS`` or the cp-guided
+``--set KEY=VALUE`` overrides any training setting (``cpgym.cli.train.OPTIONS`` or the cp-guided
 extras) for both runs; ``--ppo KEY=VALUE`` / ``--cpg KEY=VALUE`` for one of them.
 """
 
@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cpgym.agents.cp_guided import EXTRA_SETTINGS, train_cp_guided
-from cpgym.agents.training_setup import validation_set
-from cpgym.train import OPTIONS, train_jssp
+from cpgym.agents.training.cp_guided import EXTRA_SETTINGS, train_cp_guided
+from cpgym.agents.training.run_folder import validation_set
+from cpgym.cli.train import OPTIONS, train_jssp
 
 ALGOS = {"ppo": train_jssp, "cp-guided": train_cp_guided}
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from statistics import mean
 
 from cpgym.agents.rules import RULES
-from cpgym.evaluate import build_parser, evaluate
+from cpgym.cli.evaluate import build_parser, evaluate
 from cpgym.evaluation.results import ResultStore
 
 L2D_GREEDY = {"ta 15x15": 26.0, "ta 20x15": 30.0, "ta 20x20": 31.6, "ta 30x15": 33.0, "ta 30x20": 33.6,

@@ -15,8 +15,8 @@ import time
 
 import torch as th
 
-from cpgym.agents.checkpoint import load_agent
-from cpgym.agents.decoding import decode_with_agent
+from cpgym.agents.gnn.checkpoint import load_agent
+from cpgym.agents.gnn.decoding import decode_with_agent
 from cpgym.agents.shipped import shipped_model_path
 from cpgym.evaluation.datasets import resolve
 

@@ -20,7 +20,7 @@ generated Taillard instances each of 100x100 and 1000x10 (``gen:taillard:100x100
 ``taillard(100, 100, time_seed=k, machine_seed=100 + k)`` for k = 1, 2, 3, named
 ``tai_100x100_k``; likewise ``tai_1000x10_k``).
 
-Built on the evaluator (``cpgym.evaluate``): every schedule is validated, results go to
+Built on the evaluator (``cpgym.cli.evaluate``): every schedule is validated, results go to
 ``OUT/results.csv`` and rerunning with the same ``--out`` resumes. Gaps are to the best-known
 upper bound, or on generated instances to the best schedule any method found. The claim table
 groups instances as the issue does (ta 50x15 / 50x20 / 100x20, dmu31-35 / 36-40 / 71-75 / 76-80,
@@ -37,7 +37,7 @@ import argparse
 from collections import defaultdict
 from statistics import mean
 
-from cpgym.evaluate import build_parser, evaluate
+from cpgym.cli.evaluate import build_parser, evaluate
 from cpgym.evaluation import report
 from cpgym.evaluation.results import ResultStore
 

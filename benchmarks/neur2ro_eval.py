@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cpgym.agents.neur2ro import solve_neur2ro
-from cpgym.cp_models.ro_capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
-from cpgym.cp_models.ro_knapsack import evaluate_knapsack
+from cpgym.agents.neur2ro.ccg import solve_neur2ro
+from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
+from cpgym.cp_models.robust.knapsack import evaluate_knapsack
 from cpgym.instances.capital_budgeting import capital_budgeting_names, k_adaptability_results, load_capital_budgeting
 from cpgym.instances.robust_knapsack import knapsack_names, load_robust_knapsack
 

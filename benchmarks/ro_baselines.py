@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from cpgym.cp_models.ro_capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
-from cpgym.cp_models.ro_ccg import solve_ccg
+from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
+from cpgym.cp_models.robust.ccg import solve_ccg
 from cpgym.instances.capital_budgeting import k_adaptability_results, load_capital_budgeting
 from cpgym.instances.robust_knapsack import load_robust_knapsack
 

@@ -25,16 +25,13 @@ from typing import Literal
 
 import numpy as np
 
+from cpgym.errors import IllegalActionError
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.schedule import Schedule
 
 Mode = Literal["active", "non_delay"]
 MODES: tuple[str, ...] = ("active", "non_delay")
 NEVER = np.iinfo(np.int64).max // 4  # earliest start of a finished job
-
-
-class IllegalActionError(ValueError):
-    """Raised when a dispatch is not allowed in the current state (never a silent no-op)."""
 
 
 class JobShopState:

@@ -20,8 +20,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from cpgym.cp_models.ro_capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
-from cpgym.cp_models.ro_knapsack import evaluate_knapsack, sampled_knapsack
+from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
+from cpgym.cp_models.robust.knapsack import evaluate_knapsack, sampled_knapsack
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, generate_capital_budgeting
 from cpgym.instances.robust_knapsack import RobustKnapsackInstance, generate_robust_knapsack
 

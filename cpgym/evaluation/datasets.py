@@ -20,12 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpgym.instances import dataset, load, read_instances, taillard, uniform
-from cpgym.instances.capital_budgeting import capital_budgeting_names, load_capital_budgeting
-from cpgym.instances.library import FAMILIES
-from cpgym.instances.robust_knapsack import knapsack_names, load_robust_knapsack
-
-RKP_CLASSES = ("UN", "WC", "ASC", "SC")
+from cpgym.errors import UnknownDatasetError
+from cpgym.instances import problem_of, problems, taillard, uniform
+from cpgym.instances.resolve import bundled_problem, read_any
 
 
 @dataclass(frozen=True)
@@ -59,54 +56,32 @@ def _generated(spec: str) -> list[Item]:
     return items
 
 
-def _rkp_item(name: str) -> Item:
-    correlation, h = name.split("_")[1], name.split("_h")[1].split("_")[0]
-    return Item("rkp", f"{correlation}-h{h}", load_robust_knapsack(name))
-
-
-def _cb_item(name: str) -> Item:
-    return Item("cb", name.split("_")[1], load_capital_budgeting(name))
-
-
-def _robust(spec: str) -> list[Item]:
-    kind, _, group = spec.partition(":")
-    if kind == "rkp":
-        if group and group not in RKP_CLASSES:
-            raise ValueError(f"unknown knapsack class {group!r}; known: {', '.join(RKP_CLASSES)}")
-        return [_rkp_item(n) for n in knapsack_names() if not group or n.split("_")[1] == group]
-    items = [_cb_item(n) for n in capital_budgeting_names() if not group or n.split("_")[1] == group]
-    if not items:
-        raise ValueError(f"no capital budgeting instances in group {group!r}; groups: n10, n20, n30, n40, n50")
-    return items
+def _datasets() -> dict[str, tuple[str, object]]:
+    """Dataset name -> (problem name, expander) over every registered problem."""
+    return {key: (p.name, expand) for p in problems() for key, expand in p.datasets.items()}
 
 
 def resolve(spec: str) -> list[Item]:
     """Expand one dataset spec into items."""
     if spec.startswith("gen:"):
         return _generated(spec)
-    if spec.partition(":")[0] in ("rkp", "cb"):
-        return _robust(spec)
-    if spec in knapsack_names():
-        return [_rkp_item(spec)]
-    if spec in capital_budgeting_names():
-        return [_cb_item(spec)]
-    family, _, size = spec.partition(":")
-    if family in FAMILIES:
-        return [Item(family, i.size, i) for i in dataset(family, size or None)]
+    key, _, sub = spec.partition(":")
+    datasets = _datasets()
+    if key in datasets:
+        return [Item(key, group, instance) for group, instance in datasets[key][1](sub or None)]
+    problem = bundled_problem(spec)
+    if problem is not None:
+        instance = problem.load(spec)
+        dataset = instance.metadata.get("family", next(iter(problem.datasets)))
+        return [Item(dataset, problem.group_of(instance), instance)]
     path = Path(spec)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        return [Item(path.name, i.size, i) for f in files for i in read_instances(f)]
+        return [Item(path.name, problem_of(i).group_of(i), i) for f in files for i in read_any(f)]
     if path.is_file():
-        return [Item(path.stem, i.size, i) for i in read_instances(path)]
-    try:
-        instance = load(spec)
-    except KeyError:
-        raise ValueError(
-            f"unknown dataset {spec!r}: not a family ({', '.join(FAMILIES)}), family:SIZE, bundled instance, "
-            "file, folder or gen:... spec"
-        ) from None
-    return [Item(instance.metadata["family"], instance.size, instance)]
+        return [Item(path.stem, problem_of(i).group_of(i), i) for i in read_any(path)]
+    known = [*datasets, "family:SIZE", "a bundled instance", "a file or folder", "gen:taillard|uniform:NxM:COUNT"]
+    raise UnknownDatasetError(spec, known)
 
 
 def resolve_all(specs: list[str]) -> list[Item]:

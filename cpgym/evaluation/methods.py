@@ -88,7 +88,7 @@ def ccg(arg: str | None) -> Solver:
     time_limit = _seconds(arg, default=60.0)
 
     def solve(instance, settings: Settings) -> MethodResult:
-        from cpgym.cp_models.ro_ccg import solve_ccg
+        from cpgym.cp_models.robust.ccg import solve_ccg
 
         result = solve_ccg(instance, time_limit=time_limit)
         return MethodResult(result.x, result.status, result.bound)
@@ -101,7 +101,7 @@ def neur2ro(arg: str | None) -> Solver:
     time_limit = _seconds(arg, default=60.0)
 
     def solve(instance, settings: Settings) -> MethodResult:
-        from cpgym.agents.neur2ro import solve_neur2ro
+        from cpgym.agents.neur2ro.ccg import solve_neur2ro
         from cpgym.instances.robust_knapsack import RobustKnapsackInstance
 
         problem = "knapsack" if isinstance(instance, RobustKnapsackInstance) else "capital_budgeting"
@@ -159,7 +159,7 @@ def _rule(name: str) -> Factory:
 def _load_agent(path: str | None, threads: int):
     import torch
 
-    from cpgym.agents.checkpoint import load_agent
+    from cpgym.agents.gnn.checkpoint import load_agent
     from cpgym.agents.shipped import shipped_model_path
 
     if path is None:
@@ -174,7 +174,7 @@ def _load_agent(path: str | None, threads: int):
 
 def _gnn(samples: int, time_limit: float | None = None) -> Factory:
     def factory(arg: str | None) -> Solver:
-        from cpgym.agents.decoding import solve_with_agent
+        from cpgym.agents.gnn.decoding import solve_with_agent
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(arg, settings.threads)

@@ -13,7 +13,13 @@ from collections import defaultdict
 from pathlib import Path
 from statistics import mean, median
 
-from cpgym.evaluation.problems import gap_percent
+
+def gap_percent(objective: float | None, reference: float | None, sense: str) -> float | None:
+    """Relative gap (%) to a reference, positive when worse than the reference."""
+    if objective is None or reference in (None, 0):
+        return None
+    difference = objective - reference if sense == "min" else reference - objective
+    return 100.0 * difference / abs(reference)
 
 
 def _float(value: str) -> float | None:

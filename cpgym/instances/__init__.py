@@ -1,6 +1,8 @@
-"""Problem data: instance types, parsers and writers, generators, bundled datasets, schedules."""
+"""Problem data: instance types, readers and writers, generators, bundled datasets and bounds,
+schedules and their validator, the problem registry and the name-or-path resolver."""
 
-from cpgym.instances.errors import InstanceFormatError
+from cpgym.errors import InstanceFormatError
+from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, load_capital_budgeting  # registers "cb"
 from cpgym.instances.generators import taillard, uniform
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.jobshop_io import (
@@ -12,31 +14,43 @@ from cpgym.instances.jobshop_io import (
     read_instances,
     write_instance,
 )
-from cpgym.instances.library import dataset, info, list_instances, load, taillard_seeds
+from cpgym.instances.library import InstanceInfo, dataset, info, list_instances, load, taillard_seeds
+from cpgym.instances.problems import Check, Problem, check, get_problem, problem_of, problems
+from cpgym.instances.resolve import resolve_instance, resolve_instances
+from cpgym.instances.robust_knapsack import RobustKnapsackInstance, load_robust_knapsack  # registers "rkp"
 from cpgym.instances.schedule import Schedule, ValidationReport, validate_schedule
 
 __all__ = [
+    "CapitalBudgetingInstance",
+    "Check",
     "InstanceFormatError",
+    "InstanceInfo",
     "JobShopInstance",
+    "Problem",
+    "RobustKnapsackInstance",
     "Schedule",
     "ValidationReport",
+    "check",
     "dataset",
     "detect_layout",
     "format_orlib",
     "format_taillard",
+    "get_problem",
     "info",
     "list_instances",
     "load",
+    "load_capital_budgeting",
+    "load_robust_knapsack",
     "parse_instances",
+    "problem_of",
+    "problems",
     "read_instance",
     "read_instances",
+    "resolve_instance",
+    "resolve_instances",
     "taillard",
     "taillard_seeds",
     "uniform",
     "validate_schedule",
     "write_instance",
 ]
-from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, load_capital_budgeting  # noqa: E402
-from cpgym.instances.robust_knapsack import RobustKnapsackInstance, load_robust_knapsack  # noqa: E402
-
-__all__ += ["CapitalBudgetingInstance", "RobustKnapsackInstance", "load_capital_budgeting", "load_robust_knapsack"]

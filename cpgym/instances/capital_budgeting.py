@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cpgym.instances.errors import InstanceFormatError
+from cpgym.errors import InstanceFormatError, UnknownDatasetError, UnknownInstanceError
+from cpgym.instances.problems import Check, Problem, binary_decision, header_tokens, register
 
 _NAME = re.compile(r"CB_n(?P<n>\d+)_xi(?P<xi>\d+)_s(?P<seed>\d+)$")
 RECOURSE_FACTOR = 0.8  # k: revenue share of a postponed project
@@ -176,7 +177,7 @@ def load_capital_budgeting(name: str) -> CapitalBudgetingInstance:
     """A bundled instance, e.g. ``load_capital_budgeting("CB_n10_xi4_s1")``."""
     path = cb_data_dir() / "instances" / name
     if not _NAME.match(name) or not path.is_file():
-        raise KeyError(f"unknown capital budgeting instance {name!r}")
+        raise UnknownInstanceError(name, hint="`cpgym instances list --family cb` lists the bundled ones")
     return replace(read_capital_budgeting(path), name=name)
 
 
@@ -226,3 +227,46 @@ def evaluation_scenarios(name: str) -> np.ndarray:
         for group in groups:
             found.extend(group)
     return np.array(found, dtype=float).reshape(-1, 4)
+
+
+def _cb_groups() -> list[str]:
+    return sorted({n.split("_")[1] for n in capital_budgeting_names()}, key=lambda g: int(g[1:]))
+
+
+def _cb_datasets(group: str | None) -> list[tuple[str, CapitalBudgetingInstance]]:
+    if group is not None and group not in _cb_groups():
+        raise UnknownDatasetError(f"cb:{group}", [f"cb:{g}" for g in _cb_groups()])
+    names = [n for n in capital_budgeting_names() if group is None or n.split("_")[1] == group]
+    return [(n.split("_")[1], load_capital_budgeting(n)) for n in names]
+
+
+def _cb_best_known(instance: CapitalBudgetingInstance) -> tuple[float | None, float | None]:
+    """The best k-adaptability result (K = 2, 5, 10; 3 h runs) as stored: no proven values."""
+    results = k_adaptability_results(instance.name)
+    return (max(-r.objective for r in results), None) if results else (None, None)
+
+
+def _cb_check(instance: CapitalBudgetingInstance, solution) -> Check:
+    x, violations = binary_decision(instance, solution)
+    if x is not None and not instance.robust_feasible(x):
+        cost = 1.5 * instance.cost @ x
+        violations = [f"not robustly feasible: 1.5 * cbar.x = {cost:.4f} > B = {instance.budget}"]
+    return Check(violations)
+
+
+PROBLEM = register(Problem(
+    name="cb",
+    title="two-stage robust capital budgeting (Subramanyam et al. 2020)",
+    sense="max",
+    instance_type=CapitalBudgetingInstance,
+    solution_field="x",
+    names=capital_budgeting_names,
+    load=load_capital_budgeting,
+    read=lambda path: [read_capital_budgeting(path)],
+    sniff=lambda text: header_tokens(text) == 5,
+    datasets={"cb": _cb_datasets},
+    group_of=lambda i: f"n{i.n}",
+    best_known=_cb_best_known,
+    validate=_cb_check,
+    aliases=("capital_budgeting",),
+))

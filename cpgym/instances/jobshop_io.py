@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from cpgym.instances.errors import InstanceFormatError
+from cpgym.errors import InstanceFormatError
 from cpgym.instances.jobshop import JobShopInstance
 
 Layout = Literal["orlib", "taillard"]

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from cpgym.errors import UnknownDatasetError, UnknownInstanceError
 from cpgym.instances.jobshop import JobShopInstance
-from cpgym.instances.jobshop_io import parse_instances
+from cpgym.instances.jobshop_io import detect_layout, parse_instances, read_instances
+from cpgym.instances.problems import Check, Problem, header_tokens, register
+from cpgym.instances.schedule import validate_schedule
 
 FAMILIES = ("abz", "dmu", "ft", "la", "orb", "swv", "ta", "yn")
 
@@ -69,13 +73,13 @@ def info(name: str) -> InstanceInfo:
     try:
         return _catalogue()[name]
     except KeyError:
-        raise KeyError(f"unknown instance {name!r}; `cpgym instances list` shows the bundled ones") from None
+        raise UnknownInstanceError(name, hint="`cpgym instances list` shows the bundled ones") from None
 
 
 def list_instances(family: str | None = None, size: str | None = None) -> list[InstanceInfo]:
     """Bundled instances, optionally filtered by family (``"ta"``) and size (``"20x15"``)."""
     if family is not None and family not in FAMILIES:
-        raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+        raise UnknownDatasetError(family, FAMILIES)
     return [
         i for i in _catalogue().values() if (family is None or i.family == family) and (size is None or i.size == size)
     ]
@@ -98,7 +102,8 @@ def dataset(family: str, size: str | None = None) -> list[JobShopInstance]:
     """All bundled instances of a family, e.g. ``dataset("dmu", size="20x15")``."""
     infos = list_instances(family, size)
     if not infos:
-        raise KeyError(f"no bundled {family} instance of size {size}")
+        sizes = sorted({i.size for i in list_instances(family)}, key=lambda s: tuple(map(int, s.split("x"))))
+        raise UnknownDatasetError(f"{family}:{size}", [f"{family}:{s}" for s in sizes])
     return [load(i.name) for i in infos]
 
 
@@ -109,3 +114,31 @@ def taillard_seeds() -> dict[str, tuple[int, int, int, int]]:
             r["instance"]: (int(r["n_jobs"]), int(r["n_machines"]), int(r["time_seed"]), int(r["machine_seed"]))
             for r in csv.DictReader(handle)
         }
+
+
+def _family_dataset(family: str) -> Callable[[str | None], list[tuple[str, JobShopInstance]]]:
+    return lambda size: [(i.size, i) for i in dataset(family, size)]
+
+
+def _check_schedule(instance: JobShopInstance, start_times) -> Check:
+    report = validate_schedule(instance, start_times)
+    return Check(report.violations, report.makespan, report.makespan)
+
+
+PROBLEM = register(Problem(
+    name="jssp",
+    title="job-shop scheduling (makespan)",
+    sense="min",
+    instance_type=JobShopInstance,
+    solution_field="start_times",
+    names=lambda: list(_catalogue()),
+    load=load,
+    read=read_instances,
+    sniff=lambda text: detect_layout(text) == "taillard" or header_tokens(text) == 2,
+    datasets={family: _family_dataset(family) for family in FAMILIES},
+    group_of=lambda instance: instance.size,
+    best_known=lambda instance: (instance.upper_bound, instance.lower_bound),
+    validate=_check_schedule,
+    aliases=("jobshop", "job_shop"),
+    objective_field="makespan",
+))

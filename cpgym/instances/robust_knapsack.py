@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cpgym.instances.errors import InstanceFormatError
+from cpgym.errors import InstanceFormatError, UnknownDatasetError, UnknownInstanceError
+from cpgym.instances.problems import Check, Problem, binary_decision, header_tokens, register
 
 CORRELATIONS = ("UN", "WC", "ASC", "SC")
 _NAME = re.compile(
@@ -189,10 +190,44 @@ def load_robust_knapsack(name: str) -> RobustKnapsackInstance:
     ``load_robust_knapsack("RKP_UN_n20_R1000_H100_h40_dev0.1_d0.5")``."""
     path = knapsack_data_dir() / "instances" / name
     if not _NAME.match(name) or not path.is_file():
-        raise KeyError(f"unknown robust knapsack instance {name!r}")
+        raise UnknownInstanceError(name, hint="`cpgym instances list --family rkp` lists the bundled ones")
     instance = read_robust_knapsack(path)
     match = _NAME.match(name)
     meta = {"correlation": match["corr"], "h": int(match["h"]), "delta": float(match["delta"]),
             "dev": float(match["dev"])}
     best, optimal = _best_known().get(name, (None, None))
     return replace(instance, best_known=best, proven_optimal=optimal, metadata=meta)
+
+
+def _knapsack_datasets(group: str | None) -> list[tuple[str, RobustKnapsackInstance]]:
+    if group is not None and group not in CORRELATIONS:
+        raise UnknownDatasetError(f"rkp:{group}", [f"rkp:{c}" for c in CORRELATIONS])
+    instances = [load_robust_knapsack(n) for n in knapsack_names() if group is None or n.split("_")[1] == group]
+    return [(_knapsack_group(i), i) for i in instances]
+
+
+def _knapsack_group(instance: RobustKnapsackInstance) -> str:
+    meta = instance.metadata
+    return f"{meta['correlation']}-h{meta['h']}" if "correlation" in meta and "h" in meta else "file"
+
+
+def _knapsack_check(instance: RobustKnapsackInstance, solution) -> Check:
+    return Check(binary_decision(instance, solution)[1])
+
+
+PROBLEM = register(Problem(
+    name="rkp",
+    title="two-stage robust knapsack (Arslan & Detienne 2022)",
+    sense="max",
+    instance_type=RobustKnapsackInstance,
+    solution_field="x",
+    names=knapsack_names,
+    load=load_robust_knapsack,
+    read=lambda path: [read_robust_knapsack(path)],
+    sniff=lambda text: header_tokens(text) == 3,
+    datasets={"rkp": _knapsack_datasets},
+    group_of=_knapsack_group,
+    best_known=lambda i: (i.best_known, i.best_known if i.proven_optimal else None),
+    validate=_knapsack_check,
+    aliases=("knapsack", "robust_knapsack"),
+))

@@ -1,0 +1,141 @@
+"""The errors cpgym raises for user mistakes, and the one status vocabulary of its solvers.
+
+Every user mistake (a malformed file, an unknown instance or method name, an illegal action, a
+missing optional dependency, a bad argument) raises a :class:`CpgymError` subclass with a message
+that says what is wrong and how to fix it. The command line prints such messages as
+``error: <message>`` and exits with code 2 (``--debug`` shows the traceback); anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+
+class CpgymError(Exception):
+    """Base class of the errors caused by user input (files, names, arguments, actions)."""
+
+
+class InstanceFormatError(CpgymError, ValueError):
+    """A problem file (or text) is malformed.
+
+    The message names the source, the 1-based line and the problem, e.g.
+    ``ta01.txt, line 3: expected 30 numbers (15 machine/duration pairs), found 29``.
+    """
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        self.source = source
+        self.line = line
+        self.problem = problem
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(f"{where}: {problem}")
+
+
+class UnknownNameError(CpgymError, KeyError, ValueError):
+    """A name that is not among the known ones; the message lists the known names (or where to see them).
+
+    It is a ``KeyError`` (a failed look-up) and a ``ValueError`` (a bad argument value) so that
+    callers catching either keep working."""
+
+    kind = "name"
+
+    def __init__(self, name: str, known: Iterable[str] | str = (), hint: str = "") -> None:
+        self.name = name
+        self.known = [known] if isinstance(known, str) else list(known)
+        message = f"unknown {self.kind} {name!r}"
+        if self.known:
+            message += f"; known: {', '.join(self.known)}"
+        if hint:
+            message += f" ({hint})"
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class UnknownInstanceError(UnknownNameError):
+    """An instance name (or path) that is neither bundled nor a readable file."""
+
+    kind = "instance"
+
+
+class UnknownDatasetError(UnknownNameError):
+    """A dataset spec or family that the evaluator does not know."""
+
+    kind = "dataset"
+
+
+class UnknownMethodError(UnknownNameError):
+    """A method spec that no registered method matches."""
+
+    kind = "method"
+
+
+class UnknownProblemError(UnknownNameError):
+    """A problem name that is not registered (see :mod:`cpgym.instances.problems`)."""
+
+    kind = "problem"
+
+
+class IllegalActionError(CpgymError, ValueError):
+    """An environment step with an action that is not legal in the current state."""
+
+
+class ArgumentError(CpgymError, ValueError):
+    """A bad argument value (a negative time limit, an empty method list, ...)."""
+
+
+class CheckpointError(CpgymError, ValueError):
+    """A model file that is not a valid cpgym checkpoint, or whose configuration cannot be built."""
+
+
+class MissingExtraError(CpgymError, ImportError):
+    """An optional dependency is not installed; the message says which extra brings it."""
+
+    def __init__(self, extra: str, module: str, feature: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {module!r}, which is not installed; install the extra: pip install 'cpgym[{extra}]'"
+            f" (from a checkout: pip install -e \".[{extra}]\")"
+        )
+
+
+def require(module: str, extra: str, feature: str):
+    """Import ``module``, or raise :class:`MissingExtraError` naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        if error.name is not None and error.name.split(".")[0] != module.split(".")[0]:
+            raise  # the module exists but one of *its* imports failed: a real bug, keep the traceback
+        raise MissingExtraError(extra, module, feature) from error
+
+
+class Status(str, Enum):
+    """Status of a method's answer: the strings stored in results.csv and printed by ``--json``.
+
+    Exact solvers report how their search ended (CP-SAT's names, upper case; the robust
+    evaluator's and CCG's, lower case, as stored in earlier result files); heuristics report
+    ``heuristic``; the evaluator adds ``INVALID`` (the validator rejected the solution) and
+    ``error`` (the method raised).
+    """
+
+    OPTIMAL = "OPTIMAL"  # CP-SAT proved optimality
+    FEASIBLE = "FEASIBLE"  # CP-SAT found a solution, not proven optimal
+    INFEASIBLE = "INFEASIBLE"
+    UNKNOWN = "UNKNOWN"  # CP-SAT found nothing within its limit
+    MODEL_INVALID = "MODEL_INVALID"
+    BOUNDS_MET = "optimal"  # robust evaluator / CCG: bounds met within the stated tolerance
+    TIME_LIMIT = "time_limit"  # robust evaluator / CCG: stopped by the time limit; both bounds valid
+    DECIDED = "decided"  # robust evaluator: stopped once its bounds decided a comparison with a threshold
+    NOT_ROBUST_FEASIBLE = "infeasible"  # robust evaluator: the decision violates a first-stage constraint
+    HEURISTIC = "heuristic"  # a heuristic's answer: no optimality claim
+    LITERATURE = "literature"  # a stored result from the literature
+    INVALID = "INVALID"  # the independent validator rejected the solution
+    ERROR = "error"  # the method raised
+
+    def __str__(self) -> str:
+        return self.value
