@@ -122,7 +122,7 @@ def parse_capital_budgeting(text: str, source: str = "<text>", name: str = "cb")
 def read_capital_budgeting(path: str | Path) -> CapitalBudgetingInstance:
     """Read an instance file; the instance is named after the file."""
     path = Path(path)
-    return parse_capital_budgeting(path.read_text(), source=str(path), name=path.name)
+    return parse_capital_budgeting(path.read_text(encoding="utf-8-sig"), source=str(path), name=path.name)
 
 
 def format_capital_budgeting(instance: CapitalBudgetingInstance) -> str:

@@ -172,7 +172,7 @@ def read_instances(path: str | Path) -> list[JobShopInstance]:
     """Read all instances of a file (Taillard files may hold several)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise InstanceFormatError(str(path), None, f"not a text file ({error})") from None
     instances, layout = parse_instances(text, source=str(path), name=path.stem)

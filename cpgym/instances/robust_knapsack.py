@@ -101,7 +101,7 @@ def parse_robust_knapsack(text: str, source: str = "<text>", name: str = "rkp") 
 def read_robust_knapsack(path: str | Path) -> RobustKnapsackInstance:
     """Read an instance file; the instance is named after the file."""
     path = Path(path)
-    return parse_robust_knapsack(path.read_text(), source=str(path), name=path.name)
+    return parse_robust_knapsack(path.read_text(encoding="utf-8-sig"), source=str(path), name=path.name)
 
 
 def format_robust_knapsack(instance: RobustKnapsackInstance) -> str:
