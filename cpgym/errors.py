@@ -139,3 +139,7 @@ class Status(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class InvalidInstanceError(CpgymError, ValueError):
+    """Instance data that breaks the problem's rules or the documented size limits."""

@@ -105,8 +105,13 @@ def parse_capital_budgeting(text: str, source: str = "<text>", name: str = "cb")
         raise InstanceFormatError(source, where, problem)
     cost = _floats(source, *lines[1], n, "cbar")
     revenue = _floats(source, *lines[2], n, "rbar")
+    if budget <= 0 or max_loan < 0:
+        raise InstanceFormatError(source, number, f"the budget B must be positive and max_loan >= 0, found {budget:g}"
+                                  f" and {max_loan:g}")
     if min(cost) <= 0:
         raise InstanceFormatError(source, lines[1][0], "costs cbar must be positive")
+    if min(revenue) < 0:
+        raise InstanceFormatError(source, lines[2][0], "revenues rbar must be non-negative")
     phi = [_floats(source, k, s, xi_dim, "phi_i") for k, s in lines[3:3 + n]]
     psi = [_floats(source, k, s, xi_dim, "psi_i") for k, s in lines[3 + n:]]
     for rows, offset, what in ((phi, 3, "phi"), (psi, 3 + n, "psi")):

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cpgym.errors import InvalidInstanceError
+
+MAX_OPERATIONS = 1_000_000  # largest instance accepted (jobs x machines), e.g. 1 x 200000 or 1000 x 1000
+MAX_DURATION = 10**9  # largest operation duration; with MAX_OPERATIONS every horizon fits CP-SAT's domain (< 2**53)
+
 
 @dataclass(frozen=True, eq=False)
 class JobShopInstance:
@@ -27,23 +32,31 @@ class JobShopInstance:
         machines = np.ascontiguousarray(self.machines, dtype=np.int64)
         durations = np.ascontiguousarray(self.durations, dtype=np.int64)
         if machines.ndim != 2 or machines.shape != durations.shape:
-            raise ValueError(
+            raise InvalidInstanceError(
                 f"{self.name}: machines {machines.shape} and durations {durations.shape} "
                 "must be equal 2-D (n_jobs, n_machines) arrays"
             )
         n_jobs, n_machines = machines.shape
         if n_jobs == 0 or n_machines == 0:
-            raise ValueError(f"{self.name}: an instance needs at least one job and one machine")
+            raise InvalidInstanceError(f"{self.name}: an instance needs at least one job and one machine")
+        if n_jobs * n_machines > MAX_OPERATIONS:
+            raise InvalidInstanceError(
+                f"{self.name}: {n_jobs} x {n_machines} operations exceed the limit of {MAX_OPERATIONS:,}"
+            )
         if (durations < 0).any():
             j, k = np.argwhere(durations < 0)[0]
-            raise ValueError(f"{self.name}: job {j} operation {k} has negative duration")
-        expected = np.arange(n_machines)
-        for j in range(n_jobs):
-            if not np.array_equal(np.sort(machines[j]), expected):
-                raise ValueError(
-                    f"{self.name}: job {j} must visit each of machines 0..{n_machines - 1} once, "
-                    f"got {machines[j].tolist()}"
-                )
+            raise InvalidInstanceError(f"{self.name}: job {j} operation {k} has negative duration")
+        if (durations > MAX_DURATION).any():
+            j, k = np.argwhere(durations > MAX_DURATION)[0]
+            raise InvalidInstanceError(
+                f"{self.name}: job {j} operation {k} has duration {durations[j, k]} > the limit {MAX_DURATION:,}"
+            )
+        wrong = np.flatnonzero((np.sort(machines, axis=1) != np.arange(n_machines)).any(axis=1))
+        if wrong.size:
+            j = wrong[0]
+            raise InvalidInstanceError(
+                f"{self.name}: job {j} must visit each of machines 0..{n_machines - 1} once, got {machines[j].tolist()}"
+            )
         machines.setflags(write=False)
         durations.setflags(write=False)
         object.__setattr__(self, "machines", machines)

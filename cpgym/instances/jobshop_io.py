@@ -16,17 +16,20 @@ Every malformed input raises :class:`InstanceFormatError` naming the file, line 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from cpgym.errors import InstanceFormatError
-from cpgym.instances.jobshop import JobShopInstance
+from cpgym.instances.jobshop import MAX_DURATION, MAX_OPERATIONS, JobShopInstance
 
 Layout = Literal["orlib", "taillard"]
 log = logging.getLogger(__name__)
 _TAILLARD_HEADER = "nb of jobs"
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_MAX_SEED = 2**31 - 1  # Taillard's generator seeds (and the header's bounds) are below this
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
@@ -39,17 +42,26 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _ints(source: str, number: int, line: str, count: int | None, what: str) -> list[int]:
+def _ints(source: str, number: int, line: str, count: int | None, what: str, limit: int = MAX_DURATION) -> list[int]:
+    """The integers of a line: ASCII digits with an optional sign only (no ``1_0``, ``1.0``, ``١``),
+    each at most ``limit`` in magnitude."""
     tokens = line.replace(",", " ").split()
     if count is not None and len(tokens) != count:
         raise InstanceFormatError(source, number, f"expected {count} numbers ({what}), found {len(tokens)}")
-    values = []
     for token in tokens:
-        try:
-            values.append(int(token))
-        except ValueError:
-            raise InstanceFormatError(source, number, f"{token!r} is not an integer ({what})") from None
-    return values
+        if not _INTEGER.fullmatch(token):
+            raise InstanceFormatError(source, number, f"{token!r} is not an integer ({what})")
+        if len(token.lstrip("+-")) > len(str(limit)) or abs(int(token)) > limit:
+            raise InstanceFormatError(source, number, f"{token} exceeds the limit {limit:,} ({what})")
+    return [int(token) for token in tokens]
+
+
+def _check_size(source: str, number: int, n_jobs: int, n_machines: int) -> None:
+    if n_jobs <= 0 or n_machines <= 0:
+        raise InstanceFormatError(source, number, f"n_jobs and n_machines must be positive, got {n_jobs} {n_machines}")
+    if n_jobs * n_machines > MAX_OPERATIONS:
+        problem = f"{n_jobs} x {n_machines} operations exceed the limit of {MAX_OPERATIONS:,}"
+        raise InstanceFormatError(source, number, problem)
 
 
 def detect_layout(text: str) -> Layout:
@@ -82,8 +94,7 @@ def _parse_orlib(text: str, source: str, name: str) -> list[JobShopInstance]:
         raise InstanceFormatError(source, None, "empty file: expected a line 'n_jobs n_machines'")
     number, header = lines[0]
     n_jobs, n_machines = _ints(source, number, header, 2, "n_jobs n_machines")
-    if n_jobs <= 0 or n_machines <= 0:
-        raise InstanceFormatError(source, number, f"n_jobs and n_machines must be positive, got {n_jobs} {n_machines}")
+    _check_size(source, number, n_jobs, n_machines)
     job_lines = lines[1:]
     if len(job_lines) < n_jobs:
         last = lines[-1][0]
@@ -92,12 +103,13 @@ def _parse_orlib(text: str, source: str, name: str) -> list[JobShopInstance]:
         )
     if len(job_lines) > n_jobs:
         raise InstanceFormatError(source, job_lines[n_jobs][0], f"extra line after the {n_jobs} announced jobs")
-    machines = np.empty((n_jobs, n_machines), dtype=np.int64)
-    durations = np.empty((n_jobs, n_machines), dtype=np.int64)
+    rows = []
     for job, (number, line) in enumerate(job_lines):
         values = _ints(source, number, line, 2 * n_machines, f"{n_machines} machine/duration pairs of job {job}")
         _check_job(source, number, job, values[0::2], values[1::2], n_machines)
-        machines[job], durations[job] = values[0::2], values[1::2]
+        rows.append(values)
+    pairs = np.array(rows, dtype=np.int64)
+    machines, durations = pairs[:, 0::2], pairs[:, 1::2]
     return [JobShopInstance(name, machines, durations, metadata={"layout": "orlib", "source": source})]
 
 
@@ -135,14 +147,16 @@ def _parse_taillard(text: str, source: str, name: str) -> list[JobShopInstance]:
             raise InstanceFormatError(source, number, "truncated: header without its values")
         number, line = lines[position + 1]
         n_jobs, n_machines, time_seed, machine_seed, upper, lower = _ints(
-            source, number, line, 6, "jobs, machines, time seed, machine seed, upper bound, lower bound"
+            source, number, line, 6, "jobs, machines, time seed, machine seed, upper bound, lower bound", _MAX_SEED
         )
-        if n_jobs <= 0 or n_machines <= 0:
-            raise InstanceFormatError(
-                source, number, f"n_jobs and n_machines must be positive, got {n_jobs} {n_machines}"
-            )
+        _check_size(source, number, n_jobs, n_machines)
+        if lower > upper:
+            raise InstanceFormatError(source, number, f"lower bound {lower} exceeds upper bound {upper}")
         durations, _, position = _parse_matrix(source, lines, position + 2, "Times", n_jobs, n_machines)
         machines, row_lines, position = _parse_matrix(source, lines, position, "Machines", n_jobs, n_machines)
+        if (machines == 0).any():
+            job = int(np.flatnonzero((machines == 0).any(axis=1))[0])
+            raise InstanceFormatError(source, row_lines[job], "machine 0 in 'Machines': Taillard machines are 1-based")
         for job in range(n_jobs):
             _check_job(source, row_lines[job], job, list(machines[job] - 1), list(durations[job]), n_machines)
         suffix = f"_{len(instances) + 1}" if len(instances) or (position < len(lines)) else ""
