@@ -117,21 +117,20 @@ def require(module: str, extra: str, feature: str):
 class Status(str, Enum):
     """Status of a method's answer: the strings stored in results.csv and printed by ``--json``.
 
-    Exact solvers report how their search ended (CP-SAT's names, upper case; the robust
-    evaluator's and CCG's, lower case, as stored in earlier result files); heuristics report
-    ``heuristic``; the evaluator adds ``INVALID`` (the validator rejected the solution) and
-    ``error`` (the method raised).
+    Exact solvers report how their search ended (CP-SAT, the robust evaluator and CCG share
+    ``optimal`` / ``feasible`` / ``infeasible`` / ``unknown``; the robust ones add ``time_limit``
+    and ``decided``); heuristics report ``heuristic``; the evaluator adds ``INVALID`` (the validator
+    rejected the solution) and ``error`` (the method raised). The values are those of earlier
+    result files, so old and new files compare.
     """
 
-    OPTIMAL = "OPTIMAL"  # CP-SAT proved optimality
-    FEASIBLE = "FEASIBLE"  # CP-SAT found a solution, not proven optimal
-    INFEASIBLE = "INFEASIBLE"
-    UNKNOWN = "UNKNOWN"  # CP-SAT found nothing within its limit
-    MODEL_INVALID = "MODEL_INVALID"
-    BOUNDS_MET = "optimal"  # robust evaluator / CCG: bounds met within the stated tolerance
+    OPTIMAL = "optimal"  # proven optimal (CP-SAT), or bounds met within the stated tolerance (robust)
+    FEASIBLE = "feasible"  # CP-SAT found a solution, not proven optimal
+    INFEASIBLE = "infeasible"  # no solution exists (CP-SAT), or the decision breaks a first-stage constraint
+    UNKNOWN = "unknown"  # nothing found within the limit
+    MODEL_INVALID = "invalid"  # CP-SAT rejected the model
     TIME_LIMIT = "time_limit"  # robust evaluator / CCG: stopped by the time limit; both bounds valid
     DECIDED = "decided"  # robust evaluator: stopped once its bounds decided a comparison with a threshold
-    NOT_ROBUST_FEASIBLE = "infeasible"  # robust evaluator: the decision violates a first-stage constraint
     HEURISTIC = "heuristic"  # a heuristic's answer: no optimality claim
     LITERATURE = "literature"  # a stored result from the literature
     INVALID = "INVALID"  # the independent validator rejected the solution
@@ -143,3 +142,18 @@ class Status(str, Enum):
 
 class InvalidInstanceError(CpgymError, ValueError):
     """Instance data that breaks the problem's rules or the documented size limits."""
+
+
+def check_seconds(value: float, name: str = "time limit") -> float:
+    """``value`` as a float if it is a finite number of seconds > 0, else :class:`ArgumentError`.
+
+    Every time limit in cpgym is hard and finite: ``inf`` would disable the stop timers, ``nan``,
+    zero and negative values leave no time to run.
+    """
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ArgumentError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return seconds

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from cpgym.errors import ArgumentError, Status, check_seconds
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.schedule import Schedule
 
 STATUS_NAMES = {
-    cp_model.OPTIMAL: "optimal",
-    cp_model.FEASIBLE: "feasible",
-    cp_model.INFEASIBLE: "infeasible",
-    cp_model.MODEL_INVALID: "invalid",
-    cp_model.UNKNOWN: "unknown",
+    cp_model.OPTIMAL: Status.OPTIMAL,
+    cp_model.FEASIBLE: Status.FEASIBLE,
+    cp_model.INFEASIBLE: Status.INFEASIBLE,
+    cp_model.MODEL_INVALID: Status.MODEL_INVALID,
+    cp_model.UNKNOWN: Status.UNKNOWN,
 }
 TraceCallback = Callable[[float, int, int], None]
 STOP_GRACE = 0.5  # seconds past the time limit after which the search is stopped from outside
@@ -39,7 +40,7 @@ class JobShopSolution:
     """
 
     instance: JobShopInstance
-    status: str
+    status: Status
     makespan: int | None
     lower_bound: int | None
     wall_time: float
@@ -72,7 +73,7 @@ def _as_array(instance: JobShopInstance, starts: Schedule | np.ndarray | None, w
         return None
     array = np.asarray(starts.start_times if isinstance(starts, Schedule) else starts, dtype=np.int64)
     if array.shape != (instance.n_jobs, instance.n_machines):
-        raise ValueError(f"{what} has shape {array.shape}, expected {(instance.n_jobs, instance.n_machines)}")
+        raise ArgumentError(f"{what} has shape {array.shape}, expected {(instance.n_jobs, instance.n_machines)}")
     return array
 
 
@@ -89,7 +90,7 @@ def solve_jobshop(
     """Minimise the makespan with CP-SAT.
 
     Args:
-        time_limit: wall-clock seconds.
+        time_limit: wall-clock seconds (finite, > 0), model building included.
         workers: search workers (default: all cores).
         seed: CP-SAT random seed.
         hint: a complete schedule to warm-start from (CP-SAT solution hint).
@@ -99,6 +100,9 @@ def solve_jobshop(
         callback: called as ``callback(seconds, makespan, bound)`` on each improving solution.
     """
     started = time.perf_counter()
+    time_limit = check_seconds(time_limit)
+    if workers is not None and workers < 1:
+        raise ArgumentError(f"workers must be at least 1, got {workers}")
     hint_array = _as_array(instance, hint, "hint")
     fixed = _as_array(instance, fixed_starts, "fixed_starts")
     durations = instance.durations
@@ -147,7 +151,7 @@ def solve_jobshop(
         watchdog.cancel()
     wall = time.perf_counter() - started
 
-    name = STATUS_NAMES.get(status, "unknown")
+    name = STATUS_NAMES.get(status, Status.UNKNOWN)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         bound = None if status == cp_model.INFEASIBLE else int(solver.best_objective_bound)
         return JobShopSolution(instance, name, None, bound, wall, None, recorder.trace)

@@ -50,3 +50,18 @@ def test_hint_is_used_as_first_solution():
 def test_wrong_shape_prefix_rejected():
     with pytest.raises(ValueError, match="fixed_starts has shape"):
         solve_jobshop(load("ft06"), fixed_starts=np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("limit", [0, -1, float("nan"), float("inf"), "soon"])
+def test_time_limits_must_be_finite_and_positive(limit):
+    from cpgym.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="time limit must be a"):
+        solve_jobshop(load("ft06"), time_limit=limit)
+
+
+def test_workers_must_be_positive():
+    from cpgym.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="workers must be at least 1"):
+        solve_jobshop(load("ft06"), time_limit=1, workers=0)
