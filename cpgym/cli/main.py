@@ -1,164 +1,154 @@
-"""The ``cpgym`` console script: ``solve``, ``instances``, ``train``, ``evaluate``, ``evaluate-x``."""
+"""The ``cpgym`` console script: ``solve``, ``instances``, ``train``, ``evaluate``, ``evaluate-x``.
+
+User mistakes (a :class:`cpgym.errors.CpgymError`, or a missing ``[rl]`` extra) print
+``error: <message>`` on stderr and exit with code 2; ``cpgym --debug COMMAND ...`` (or
+``CPGYM_DEBUG=1``) shows their traceback instead. Other exceptions are bugs and keep theirs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
+import importlib
+import os
 import sys
-from pathlib import Path
+from collections.abc import Callable
 
-from cpgym.instances import JobShopInstance, format_orlib, format_taillard, list_instances, load
-from cpgym.instances import read_instance as read_instance_file
-from cpgym.instances.library import info
+from cpgym import __version__
+from cpgym.errors import ArgumentError, CpgymError, MissingExtraError, check_seconds
 
-# Subcommands whose logic (and heavy imports such as torch) live in their own module.
-_DELEGATED = {"train": "cpgym.cli.train", "evaluate": "cpgym.cli.evaluate"}
+# Subcommands whose parser and logic (and heavy imports such as torch) live in their own module's main(argv).
+DELEGATED = {"train": "cpgym.cli.train", "evaluate": "cpgym.cli.evaluate"}
+# Top-level modules of the [rl] extra: code that imports them where they are missing gets the extra's message.
+RL_MODULES = frozenset({"torch", "torch_geometric", "stable_baselines3", "sb3_contrib", "tensorboard"})
+
+Command = Callable[[argparse.Namespace], int]
 
 
-def resolve_instance(target: str) -> JobShopInstance:
-    """A bundled instance name (``ta01``) or a path to an instance file."""
+def debugging(args: argparse.Namespace) -> bool:
+    """True with the global ``--debug`` flag or ``CPGYM_DEBUG=1``: user mistakes show their traceback."""
+    return bool(getattr(args, "debug", False)) or os.environ.get("CPGYM_DEBUG", "") == "1"
+
+
+def guarded(call: Callable[[], int], debug: bool, feature: str) -> int:
+    """``call()``, or 2 after printing ``error: <message>`` for a user mistake (re-raised when ``debug``).
+
+    A ``ModuleNotFoundError`` for a module of the ``[rl]`` extra becomes :class:`MissingExtraError`
+    naming ``feature`` (e.g. ``cpgym train``) and the extra to install.
+    """
     try:
-        return load(target)
-    except KeyError:
-        pass
-    path = Path(target)
-    if path.is_file():
-        return read_instance_file(path)
-    raise SystemExit(f"error: {target!r} is neither a bundled instance (see `cpgym instances list`) nor a file")
+        try:
+            return call()
+        except ModuleNotFoundError as error:
+            module = (error.name or "").partition(".")[0]
+            if module not in RL_MODULES:
+                raise
+            raise MissingExtraError("rl", module, feature) from error
+    except CpgymError as error:
+        if debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
-def _gap(makespan: int | None, instance: JobShopInstance) -> float | None:
-    if makespan is None or not instance.upper_bound:
-        return None
-    return round(100.0 * (makespan - instance.upper_bound) / instance.upper_bound, 3)
+def reported(name: str, command: Command) -> Command:
+    """Subcommand ``name``'s ``func``: ``command`` reporting user mistakes as :func:`guarded` does (rc 2)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        feature = f"cpgym {name}" + (f" --method {args.method}" if getattr(args, "method", None) else "")
+        return guarded(lambda: command(args), debugging(args), feature)
+
+    return run
 
 
-def _solve_jobshop(args: argparse.Namespace) -> int:
-    import time
-
-    from cpgym.instances import validate_schedule
-
-    instance = resolve_instance(args.target)
-    if args.method == "cpsat":
-        from cpgym.cp_models import solve_jobshop
-
-        result = solve_jobshop(instance, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
-        schedule, status, bound, wall = result.schedule, result.status, result.lower_bound, result.wall_time
-    else:
-        from cpgym.agents.rules import RULES, dispatch
-
-        if args.method not in RULES:
-            known = ", ".join(["cpsat", *RULES])
-            raise SystemExit(f"error: unknown method {args.method!r}; known: {known}")
-        started = time.perf_counter()
-        schedule = dispatch(instance, args.method, mode=args.mode, seed=args.seed)
-        status, bound, wall = "heuristic", None, time.perf_counter() - started
-    makespan = None
-    if schedule is not None:
-        validate_schedule(instance, schedule.start_times).raise_if_invalid()
-        makespan = schedule.makespan
-    record = {
-        "instance": instance.name,
-        "method": args.method,
-        "status": status,
-        "makespan": makespan,
-        "lower_bound": bound,
-        "best_known_upper_bound": instance.upper_bound,
-        "gap_percent": _gap(makespan, instance),
-        "wall_time": round(wall, 3),
-    }
-    if args.json:
-        if schedule is not None:
-            record["start_times"] = schedule.start_times.tolist()
-        print(json.dumps(record))
-    else:
-        for key, value in record.items():
-            print(f"{key:>22}: {value}")
-    if args.gantt and schedule is not None:
-        from cpgym.plot.gantt import plot_gantt
-
-        plot_gantt(schedule, args.gantt)
-        if not args.json:
-            print(f"{'gantt':>22}: {args.gantt}")
-    return 0 if schedule is not None else 1
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (see :func:`cpgym.errors.check_seconds`)."""
+    try:
+        return check_seconds(text)
+    except ArgumentError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _solve(args: argparse.Namespace) -> int:
-    from cpgym.cli import robust as cli_ro
+def _add_solve(commands: argparse._SubParsersAction) -> None:
+    from cpgym.cli import solve
 
-    if cli_ro.is_ro_instance(args.target):
-        method = "ccg" if args.method == "cpsat" else args.method
-        return cli_ro.solve_ro(args.target, method, args.time_limit, args.json)
-    return _solve_jobshop(args)
+    parser = commands.add_parser(
+        "solve", help="solve one instance (job shop, robust knapsack or capital budgeting) with any method",
+        description=solve.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("target", metavar="INSTANCE_OR_FILE", help="a bundled name (ta01, RKP_..., CB_...) or a file")
+    parser.add_argument("--index", type=int, default=None, metavar="N",
+                        help="which instance of a file holding several (0-based; default the first)")
+    parser.add_argument("--method", default=None,
+                        help="any `cpgym evaluate` method for the instance's problem: cpsat (default for job shop), "
+                             "a rule (mwkr, spt, ...), gnn, gnn-sample64, gnn-sample@10, mwkr+cpsat, gnn+cpsat; "
+                             "ccg (default for rkp/cb), neur2ro, kadapt:K")
+    parser.add_argument("--mode", default=None, choices=["active", "non_delay"],
+                        help="dispatching mode of rules (default non_delay)")
+    parser.add_argument("--time-limit", type=seconds, default=10.0,
+                        help="seconds for methods that take a time limit: cpsat, H+cpsat, ccg, neur2ro (default 10)")
+    parser.add_argument("--eval-time-limit", type=seconds, default=30.0,
+                        help="seconds for the exact re-evaluation of a robust decision (default 30)")
+    parser.add_argument("--workers", type=int, default=None, help="CPU threads of the method (default: all cores)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object, with the solution")
+    parser.add_argument("--gantt", metavar="FILE", help="write a Gantt chart of a job-shop schedule (.png/.svg/.pdf)")
+    parser.set_defaults(func=reported("solve", solve.run))
 
 
-def _instances(args: argparse.Namespace) -> int:
-    if args.action == "list":
-        rows = list_instances(args.family, args.size)
-        print(f"{'instance':<8} {'family':<6} {'size':>7} {'lb':>6} {'ub':>6} status")
-        for row in rows:
-            print(f"{row.name:<8} {row.family:<6} {row.size:>7} {row.lower_bound:>6} {row.upper_bound:>6} {row.status}")
-        print(f"{len(rows)} instances")
-        return 0
-    if not args.name:
-        raise SystemExit(f"error: `cpgym instances {args.action}` needs an instance name")
-    instance = resolve_instance(args.name)
-    if args.action == "show":
-        meta = info(instance.name) if instance.upper_bound else None
-        print(f"{instance.name}: {instance.size}, {instance.n_operations} operations")
-        if meta:
-            print(f"best-known bounds: lb={meta.lower_bound} ub={meta.upper_bound} ({meta.status})")
-        print(format_orlib(instance), end="")
-        return 0
-    if not args.file:
-        raise SystemExit("error: `cpgym instances export NAME FILE` needs a file")
-    text = format_taillard([instance]) if args.layout == "taillard" else format_orlib(instance)
-    Path(args.file).write_text(text)
-    print(f"wrote {instance.name} ({args.layout} layout) to {args.file}")
-    return 0
+def _add_instances(commands: argparse._SubParsersAction) -> None:
+    from cpgym.cli import instances
+
+    parser = commands.add_parser("instances", help="list, show or export instances (bundled names or files)")
+    parser.add_argument("action", choices=["list", "show", "export"])
+    parser.add_argument("name", nargs="?", help="show/export: a bundled name or a file")
+    parser.add_argument("file", nargs="?", help="export: the file to write")
+    parser.add_argument("--index", type=int, default=None, metavar="N",
+                        help="show/export: which instance of a file holding several (0-based)")
+    parser.add_argument("--family", help="list a family: ta, dmu, la, ... (job shop), rkp or cb (robust)")
+    parser.add_argument("--size", help="filter the list by size: 20x15 (job shop) or the number of items n (rkp, cb)")
+    parser.add_argument("--layout", choices=["orlib", "taillard"], default=None,
+                        help="job-shop show/export layout (default orlib)")
+    parser.set_defaults(func=reported("instances", instances.run))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cpgym", description=__doc__)
+    """The whole ``cpgym`` parser tree (``train`` and ``evaluate`` parse their own arguments)."""
+    from cpgym.cli import robust
+
+    parser = argparse.ArgumentParser(prog="cpgym", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"cpgym {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of errors (also CPGYM_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    solve = commands.add_parser("solve", help="solve one instance (job shop, robust knapsack or capital budgeting)")
-    solve.add_argument("target", metavar="INSTANCE_OR_FILE")
-    solve.add_argument("--method", default="cpsat", help="cpsat (default), a dispatching rule (mwkr, spt, ...), or ccg")
-    solve.add_argument("--mode", default="non_delay", choices=["active", "non_delay"], help="dispatching mode of rules")
-    solve.add_argument("--time-limit", type=float, default=10.0, help="seconds (default 10)")
-    solve.add_argument("--workers", type=int, default=None, help="CP-SAT workers (default: all cores)")
-    solve.add_argument("--seed", type=int, default=0)
-    solve.add_argument("--json", action="store_true", help="print one JSON object with the schedule")
-    solve.add_argument("--gantt", metavar="FILE", help="write a Gantt chart (PNG/SVG/PDF)")
-    solve.set_defaults(func=_solve)
-
-    instances = commands.add_parser("instances", help="list, show or export bundled instances")
-    instances.add_argument("action", choices=["list", "show", "export"])
-    instances.add_argument("name", nargs="?")
-    instances.add_argument("file", nargs="?")
-    instances.add_argument("--family", help="filter the list by family (ta, dmu, la, ...)")
-    instances.add_argument("--size", help="filter the list by size, e.g. 20x15")
-    instances.add_argument("--layout", choices=["orlib", "taillard"], default="orlib", help="export layout")
-    instances.set_defaults(func=_instances)
-
-    for name, module in _DELEGATED.items():
+    _add_solve(commands)
+    _add_instances(commands)
+    for name, module in DELEGATED.items():
         commands.add_parser(name, help=f"see `cpgym {name} --help` ({module})", add_help=False)
-
-    from cpgym.cli import robust as cli_ro
-
-    cli_ro.add_evaluate_x_parser(commands)
+    robust.add_evaluate_x_parser(commands)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in _DELEGATED:
-        import importlib
-
-        return importlib.import_module(_DELEGATED[argv[0]]).main(argv[1:])
-    args = build_parser().parse_args(argv)
+def _dispatch(argv: list[str]) -> int:
+    parser = build_parser()
+    position = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
+    if position < len(argv) and argv[position] in DELEGATED:  # global flags, the command, then its own arguments
+        args = parser.parse_args(argv[: position + 1])
+        module = DELEGATED[args.command]
+        return guarded(lambda: importlib.import_module(module).main(argv[position + 1:]), debugging(args),
+                       f"cpgym {args.command}")
+    args = parser.parse_args(argv)
     return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``cpgym ARGV`` and return its exit code (2 for user mistakes and bad arguments)."""
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # the output went into a command that stopped reading it (`cpgym ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 1
 
 
 if __name__ == "__main__":

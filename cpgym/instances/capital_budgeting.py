@@ -273,5 +273,7 @@ PROBLEM = register(Problem(
     group_of=lambda i: f"n{i.n}",
     best_known=_cb_best_known,
     validate=_cb_check,
+    size_of=lambda instance: f"n{instance.n}",
+    layouts={"cb": format_capital_budgeting},
     aliases=("capital_budgeting",),
 ))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cpgym.errors import UnknownDatasetError, UnknownInstanceError
 from cpgym.instances.jobshop import JobShopInstance
-from cpgym.instances.jobshop_io import detect_layout, parse_instances, read_instances
+from cpgym.instances.jobshop_io import detect_layout, format_orlib, format_taillard, parse_instances, read_instances
 from cpgym.instances.problems import Check, Problem, header_tokens, register
 from cpgym.instances.schedule import validate_schedule
 
@@ -139,6 +139,8 @@ PROBLEM = register(Problem(
     group_of=lambda instance: instance.size,
     best_known=lambda instance: (instance.upper_bound, instance.lower_bound),
     validate=_check_schedule,
+    size_of=lambda instance: instance.size,
+    layouts={"orlib": format_orlib, "taillard": lambda instance: format_taillard([instance])},
     aliases=("jobshop", "job_shop"),
     objective_field="makespan",
 ))

@@ -62,8 +62,15 @@ class Problem:
     group_of: Callable[[Any], str]
     best_known: Callable[[Any], tuple[float | None, float | None]]  # (best-known objective, proven bound)
     validate: Callable[[Any, Any], Check]
+    size_of: Callable[[Any], str]  # "15x15" (jobs x machines), "n20" (items)
+    layouts: dict[str, Callable[[Any], str]]  # file layouts and their writers (instance -> text); first: default
     aliases: tuple[str, ...] = ()
     objective_field: str = "objective"  # key of the objective in the saved JSON ("makespan" for the job shop)
+
+    def bounds(self, instance: Any) -> tuple[float | None, float | None]:
+        """``(lower, upper)`` best-known bounds on the optimum, whatever the objective sense."""
+        best, proven = self.best_known(instance)
+        return (proven, best) if self.sense == "min" else (best, proven)
 
     def record(self, instance: Any, solution: Any, objective: float) -> dict:
         """The JSON record of a validated solution: ``{"instance", objective_field, solution_field}``."""
@@ -73,6 +80,7 @@ class Problem:
         return {"instance": instance.name, self.objective_field: objective, self.solution_field: values}
 
 
+DEFAULT_PROBLEM = "jssp"  # what `cpgym instances list` shows without --family
 _PROBLEMS: dict[str, Problem] = {}
 _SCORERS: dict[str, Scorer] = {}
 

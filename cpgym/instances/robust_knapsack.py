@@ -229,5 +229,7 @@ PROBLEM = register(Problem(
     group_of=_knapsack_group,
     best_known=lambda i: (i.best_known, i.best_known if i.proven_optimal else None),
     validate=_knapsack_check,
+    size_of=lambda instance: f"n{instance.n}",
+    layouts={"rkp": format_robust_knapsack},
     aliases=("knapsack", "robust_knapsack"),
 ))
