@@ -17,27 +17,25 @@ import argparse
 from collections import defaultdict
 from statistics import mean
 
+import cpgym
 from cpgym.agents.rules import RULES
-from cpgym.cli.evaluate import build_parser, evaluate
-from cpgym.evaluation.results import ResultStore
+from cpgym.evaluation.results import ResultRow
 
 L2D_GREEDY = {"ta 15x15": 26.0, "ta 20x15": 30.0, "ta 20x20": 31.6, "ta 30x15": 33.0, "ta 30x20": 33.6,
               "ta 50x15": 22.4, "ta 50x20": 26.5, "ta 100x20": 13.6}
 SAMPLE_GROUPS = ("15x15", "20x15", "20x20", "30x15", "30x20")
 
 
-def run(datasets: str, methods: list[str], out: str, threads: int) -> list[dict]:
-    argv = ["--datasets", datasets, "--methods", ",".join(methods), "--workers", "1", "--threads", str(threads),
-            "--out", out, "--no-plots", "--quiet"]
-    return ResultStore(evaluate(build_parser().parse_args(argv))).rows
+def run(datasets: str, methods: list[str], out: str, threads: int) -> list[ResultRow]:
+    return cpgym.evaluate(datasets, methods, out, workers=1, threads=threads, plots=False).rows
 
 
-def group_gaps(rows: list[dict]) -> dict[tuple[str, str], dict[str, list[float]]]:
+def group_gaps(rows: list[ResultRow]) -> dict[tuple[str, str], dict[str, list[float]]]:
     """(group label, method) -> gaps of the valid rows; group label = 'dataset JxM'."""
     gaps: dict = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        if row["valid"] == "True":
-            gaps[f"{row['dataset']} {row['group']}"][row["method"]].append(float(row["gap_percent"]))
+        if row.valid:
+            gaps[f"{row.dataset} {row.group}"][row.method].append(row.gap_percent)
     return gaps
 
 
@@ -68,8 +66,8 @@ def main() -> None:
     gaps = group_gaps(rows)
     times: dict = defaultdict(list)
     for row in rows:
-        if row["method"] in (greedy, sampling) and row["valid"] == "True":
-            times[f"{row['dataset']} {row['group']}", row["method"]].append(float(row["wall_time"]))
+        if row.method in (greedy, sampling) and row.valid:
+            times[f"{row.dataset} {row.group}", row.method].append(row.wall_time)
     seconds = lambda group, method: f"{mean(times[group, method]):.1f}" if times[group, method] else "–"  # noqa: E731
 
     print(f"| group | best rule | GNN greedy | L2D greedy | GNN sample{args.samples} | greedy - best rule "

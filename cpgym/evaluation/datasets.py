@@ -20,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpgym.errors import UnknownDatasetError
+from cpgym.errors import ArgumentError, UnknownDatasetError
 from cpgym.instances import problem_of, problems, taillard, uniform
 from cpgym.instances.resolve import bundled_problem, read_any
+
+DEFAULT_DATASETS = "ta:15x15,ta:20x15"
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,12 @@ class Item:
 def _generated(spec: str) -> list[Item]:
     parts = spec.split(":")
     if len(parts) != 4 or parts[1] not in ("taillard", "uniform"):
-        raise ValueError(f"bad generated dataset {spec!r}; expected gen:taillard|uniform:JOBSxMACHINES:COUNT")
+        raise ArgumentError(f"bad generated dataset {spec!r}; expected gen:taillard|uniform:JOBSxMACHINES:COUNT")
     try:
         n_jobs, n_machines = (int(v) for v in parts[2].lower().split("x"))
         count = int(parts[3])
     except ValueError:
-        raise ValueError(f"bad size or count in {spec!r}; expected e.g. gen:taillard:200x50:10") from None
+        raise ArgumentError(f"bad size or count in {spec!r}; expected e.g. gen:taillard:200x50:10") from None
     items = []
     for k in range(1, count + 1):
         if parts[1] == "taillard":

@@ -17,7 +17,10 @@ Specs: ``NAME`` or ``NAME:ARG``.
   ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10).
 
 Adding a method is one function decorated with :func:`register`; the evaluator pairs each
-method only with instances of the problems it declares. A solver may have a ``prepare(settings)``
+method only with instances of the problems it declares. A method may also be a Python callable
+``(instance, settings) -> solution`` (see :mod:`cpgym.evaluation`): :func:`solver_of` wraps it,
+:func:`method_name` names its rows, and its optional ``problems`` attribute (problem names or
+aliases; default: every problem) says which instances it gets. A solver may have a ``prepare(settings)``
 attribute for one-time set-up (the learned methods load torch and their model there): the runner
 calls it before starting the clock, so ``wall_time`` is the time spent on the instance itself.
 """
@@ -30,10 +33,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from cpgym.errors import ArgumentError, Status, UnknownMethodError, check_seconds
 from cpgym.instances import JobShopInstance
+from cpgym.instances.problems import get_problem, problems
 
 
 @dataclass
@@ -41,7 +47,8 @@ class MethodResult:
     """A method's answer (validated by the runner), its status, and its own bound if any.
 
     ``solution``: start times ``(n_jobs, n_machines)`` for job shop, the first-stage decision
-    ``x`` for robust optimization; None when the method found nothing.
+    ``x`` for robust optimization; None when the method found nothing. ``status``: a
+    :class:`~cpgym.errors.Status` value (or the method's own word), stored in results.csv.
     """
 
     solution: np.ndarray | None
@@ -60,7 +67,9 @@ class Settings:
 
 Solver = Callable[[object, Settings], MethodResult]
 Factory = Callable[[str | None], Solver]
+Method = str | Callable[[Any, Settings], Any]  # a method spec, or a callable returning a solution or a MethodResult
 JSSP = ("jssp",)
+DEFAULT_RULES = "spt,mwkr,mopnr,fdd_mwkr"
 MIN_CPSAT_SECONDS = 1.0  # a warm start with less time left than this returns the heuristic's schedule
 _REGISTRY: dict[str, tuple[Factory, tuple[str, ...]]] = {}
 
@@ -102,18 +111,19 @@ def neur2ro(arg: str | None) -> Solver:
 
     def solve(instance, settings: Settings) -> MethodResult:
         from cpgym.agents.neur2ro.ccg import solve_neur2ro
-        from cpgym.instances.robust_knapsack import RobustKnapsackInstance
 
-        problem = "knapsack" if isinstance(instance, RobustKnapsackInstance) else "capital_budgeting"
-        x, _ = solve_neur2ro(instance, problem, time_limit=time_limit)
-        return MethodResult(x, "heuristic")
+        x, _ = solve_neur2ro(instance, time_limit=time_limit)
+        return MethodResult(x, Status.HEURISTIC)
 
     return solve
 
 
 @register("kadapt", problems=("cb",))
 def kadapt(arg: str | None) -> Solver:
-    k = int(arg or 10)
+    try:
+        k = int(arg or 10)
+    except ValueError:
+        raise ArgumentError(f"kadapt:K takes an integer K (2, 5 or 10), got {arg!r}") from None
 
     def solve(instance, settings: Settings) -> MethodResult:
         from cpgym.instances.capital_budgeting import k_adaptability_results
@@ -121,16 +131,18 @@ def kadapt(arg: str | None) -> Solver:
         decisions = [r.x for r in k_adaptability_results(instance.name) if r.K == k]
         if not decisions:
             raise ValueError(f"no K={k} k-adaptability result for {instance.name}")
-        return MethodResult(np.asarray(decisions[0]), "literature")
+        return MethodResult(np.asarray(decisions[0]), Status.LITERATURE)
 
     return solve
 
 
 def _seconds(arg: str | None, default: float = 10.0) -> float:
+    if not arg:
+        return default
     try:
-        return float(arg) if arg else default
-    except ValueError:
-        raise ValueError(f"expected a time limit in seconds, got {arg!r}") from None
+        return check_seconds(arg)
+    except ArgumentError:
+        raise ArgumentError(f"expected a time limit in seconds (finite, > 0), got {arg!r}") from None
 
 
 @register("cpsat")
@@ -145,10 +157,11 @@ def _rule(name: str) -> Factory:
 
         mode = arg or "non_delay"
         if mode not in ("active", "non_delay"):
-            raise ValueError(f"rule mode must be 'active' or 'non_delay', got {mode!r}")
+            raise ArgumentError(f"rule mode must be 'active' or 'non_delay', got {mode!r}")
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
-            return MethodResult(dispatch(instance, name, mode=mode, seed=settings.seed).start_times, "heuristic")
+            schedule = dispatch(instance, name, mode=mode, seed=settings.seed)
+            return MethodResult(schedule.start_times, Status.HEURISTIC)
 
         return solve
 
@@ -179,7 +192,7 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(arg, settings.threads)
             schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit)
-            return MethodResult(schedule.start_times, "heuristic")
+            return MethodResult(schedule.start_times, Status.HEURISTIC)
 
         solve.prepare = lambda settings: _load_agent(arg, settings.threads)
         return solve
@@ -210,12 +223,58 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
         return _gnn(int(match.group(1) or 0), float(budget) if budget else None), JSSP
     if name in _rule_names():
         return _rule(name), JSSP
-    raise ValueError(f"unknown method {name!r}; known: {', '.join(available())}")
+    raise UnknownMethodError(name, available())
 
 
-def problems_of(spec: str) -> tuple[str, ...]:
-    """The problems a method spec applies to (``jssp``, ``rkp``, ``cb``)."""
-    return JSSP if "+" in spec else _factory(spec.partition(":")[0])[1]
+def default_methods() -> str:
+    """The default method specs, comma-separated: the rules, the shipped agent when present, and CP-SAT at 10 s."""
+    from cpgym.agents.shipped import shipped_model_path
+
+    gnn = ",gnn" if shipped_model_path() is not None else ""
+    return f"{DEFAULT_RULES}{gnn},cpsat:10"
+
+
+def method_name(method: Method) -> str:
+    """The name of a method's rows: its spec, or a callable's ``name`` attribute, else its ``__name__``."""
+    if isinstance(method, str):
+        return method
+    if not callable(method):
+        raise ArgumentError(f"a method is a spec string or a callable (instance, settings) -> solution, got {method!r}")
+    name = getattr(method, "name", None) or getattr(method, "__name__", None)
+    if not isinstance(name, str) or not name:
+        raise ArgumentError(f"method {method!r} has no name: give it a 'name' attribute")
+    return name
+
+
+def problems_of(method: Method) -> tuple[str, ...]:
+    """The problems a method applies to (``jssp``, ``rkp``, ``cb``); a callable's ``problems``
+    attribute (names or aliases), or every problem."""
+    if isinstance(method, str):
+        return JSSP if "+" in method else _factory(method.partition(":")[0])[1]
+    declared = getattr(method, "problems", None)
+    if declared is None:
+        return tuple(problem.name for problem in problems())
+    return tuple(get_problem(name).name for name in ([declared] if isinstance(declared, str) else declared))
+
+
+def solver_of(method: Method) -> Solver:
+    """The solver of a method spec (:func:`make_solver`) or of a callable, whose answer (a solution,
+    a :class:`MethodResult`, or None for nothing found) becomes a :class:`MethodResult`; a callable's
+    ``prepare(settings)`` attribute is kept."""
+    if isinstance(method, str):
+        return make_solver(method)
+
+    def solve(instance: Any, settings: Settings) -> MethodResult:
+        answer = method(instance, settings)
+        if isinstance(answer, MethodResult):
+            return answer
+        if answer is None:
+            return MethodResult(None, Status.UNKNOWN)
+        return MethodResult(np.asarray(answer), Status.HEURISTIC)
+
+    if hasattr(method, "prepare"):
+        solve.prepare = method.prepare
+    return solve
 
 
 def make_solver(spec: str) -> Solver:
@@ -224,7 +283,7 @@ def make_solver(spec: str) -> Solver:
         first, _, second = spec.partition("+")
         name, _, arg = second.partition(":")
         if name != "cpsat":
-            raise ValueError(f"in {spec!r}: only '+cpsat:SECONDS' warm starts are supported")
+            raise ArgumentError(f"in {spec!r}: only '+cpsat:SECONDS' warm starts are supported")
         heuristic, total = make_solver(first), _seconds(arg)
 
         def warm_start(instance: JobShopInstance, settings: Settings) -> MethodResult:
@@ -232,10 +291,10 @@ def make_solver(spec: str) -> Solver:
             hint = heuristic(instance, settings).solution
             remaining = total - (time.perf_counter() - started)
             if remaining < max(MIN_CPSAT_SECONDS, 0.05 * total):  # too little left to even load the model
-                return MethodResult(hint, "heuristic")
+                return MethodResult(hint, Status.HEURISTIC)
             result = _cpsat_solve(instance, settings, remaining, hint=hint)
             if result.solution is None:  # CP-SAT ran out of time before taking the hint
-                return MethodResult(hint, "heuristic", result.bound)
+                return MethodResult(hint, Status.HEURISTIC, result.bound)
             return result
 
         if hasattr(heuristic, "prepare"):

@@ -200,3 +200,13 @@ def test_console_script_and_shim_run_in_fresh_interpreters():
         capture_output=True, text=True, check=True,
     )
     assert json.loads(result.stdout)["instance"] == "la01"
+
+
+def test_version_matches_the_package_metadata():
+    import re
+    from pathlib import Path
+
+    import cpgym
+
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert cpgym.__version__ == re.search(r'^version = "(.+)"$', pyproject, re.MULTILINE)[1]

@@ -1,4 +1,4 @@
-"""The evaluator end to end: known optima, validation, outputs, resume, Ray backend."""
+"""The evaluator end to end through ``cpgym evaluate``: known optima, validation, outputs, resume, Ray backend."""
 
 import csv
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cpgym.cli.evaluate import build_parser, evaluate
+from cpgym.cli.evaluate import main
 from cpgym.evaluation import methods
 from cpgym.evaluation.datasets import resolve
 from cpgym.evaluation.methods import MethodResult, make_solver
@@ -22,11 +22,8 @@ OPTIMA = {"ft06": 55, "la01": 666, "la02": 655, "la03": 597, "la04": 590, "la05"
 TIMING_COLUMNS = {"wall_time"}
 
 
-def _run(out: Path, *extra: str, datasets: str = SMALL, method_list: str = "spt,mwkr,cpsat:10"):
-    args = build_parser().parse_args(
-        ["--datasets", datasets, "--methods", method_list, "--out", str(out), "--quiet", *extra]
-    )
-    return evaluate(args)
+def _run(out: Path, *extra: str, datasets: str = SMALL, method_list: str = "spt,mwkr,cpsat:10") -> None:
+    assert main(["--datasets", datasets, "--methods", method_list, "--out", str(out), "--quiet", *extra]) == 0
 
 
 def _rows(out: Path) -> list[dict]:
@@ -103,7 +100,7 @@ def test_one_time_set_up_is_not_timed(monkeypatch):
     item = resolve("ft06")[0]
     for spec in ("slow_to_load", "slow_to_load+cpsat:1"):
         row, _ = runner.run_task(runner.Task(item, spec, methods.Settings()))
-        assert row["valid"] and row["wall_time"] >= 2.0 and row["wall_time"] < 100.0, row
+        assert row.valid and row.wall_time >= 2.0 and row.wall_time < 100.0, row
 
 
 def test_warm_start_skips_cpsat_when_the_heuristic_leaves_too_little_time(monkeypatch):
