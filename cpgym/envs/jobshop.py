@@ -8,7 +8,7 @@ the modes and the rewards are documented in ``docs/jobshop_env.md``; the simulat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +17,15 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
-from cpgym.envs.jobshop_state import MODES, IllegalActionError, JobShopState, Mode
+from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
+from cpgym.errors import ArgumentError, IllegalActionError
 from cpgym.instances.generators import uniform
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.library import load
 from cpgym.instances.schedule import Schedule
 
-__all__ = ["GRAPH_FEATURES", "FLAT_FEATURES", "IllegalActionError", "JobShopEnv", "MixedSizeGenerator",
-           "UniformGenerator"]
+__all__ = ["GRAPH_FEATURES", "FLAT_FEATURES", "INVALID_ACTIONS", "IllegalActionError", "JobShopEnv",
+           "MixedSizeGenerator", "UniformGenerator"]
 
 GRAPH_FEATURES = (
     "scheduled",  # 1 once the operation is scheduled
@@ -45,6 +46,8 @@ FLAT_FEATURES = (
 )
 REWARDS = ("dense", "sparse")
 OBSERVATIONS = ("graph", "flat")
+INVALID_ACTIONS = ("raise", "mask", "penalty")  # what an illegal (in-space) action does
+RESET_OPTIONS = ("instance",)
 InstanceSpec = JobShopInstance | str
 
 
@@ -88,7 +91,7 @@ def _resolve(spec: InstanceSpec) -> JobShopInstance:
         return spec
     if isinstance(spec, str):
         return load(spec)
-    raise TypeError(f"an instance must be a JobShopInstance or a bundled name, got {type(spec).__name__}")
+    raise ArgumentError(f"an instance must be a JobShopInstance or a bundled name, got {type(spec).__name__} {spec!r}")
 
 
 class _Static:
@@ -129,8 +132,8 @@ class JobShopEnv(gym.Env):
             with a list, each reset draws one uniformly with the env's seeded RNG.
         generator: ``callable(rng) -> JobShopInstance`` called at each reset instead
             (default when neither is given: :class:`UniformGenerator` 10x10).
-        mode: ``"active"`` (left-shift placement, all unfinished jobs legal) or
-            ``"non_delay"`` (simulated clock, only jobs that can start now are legal).
+        mode: ``"non_delay"`` (default: simulated clock, only jobs that can start now are
+            legal) or ``"active"`` (left-shift placement, all unfinished jobs legal).
         reward: ``"dense"`` (minus the increase of the makespan lower bound at each step;
             the return is ``-(makespan - initial bound)``) or ``"sparse"`` (``-makespan``
             at the last step, 0 before).
@@ -138,32 +141,40 @@ class JobShopEnv(gym.Env):
         max_jobs, max_machines: padding sizes (default: the largest listed instance, or
             the generator's first instance).
         reward_scale: every reward is multiplied by it.
+        invalid_action: what an in-space illegal action does: ``"raise"`` (default,
+            :class:`IllegalActionError`), ``"mask"`` (the lowest-index legal job is dispatched
+            instead) or ``"penalty"`` (the episode terminates with reward :attr:`illegal_penalty`).
+            Actions outside ``Discrete(max_jobs)`` or not integers always raise.
+        render_mode: ``None``, ``"ansi"`` (text) or ``"rgb_array"`` (Gantt frame of the partial schedule).
 
     ``reset(options={"instance": inst_or_name})`` plays that instance this episode.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
         instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
         generator: Callable[[np.random.Generator], JobShopInstance] | None = None,
-        mode: Mode = "active",
+        mode: Mode = "non_delay",
         reward: str = "dense",
         observation: str = "graph",
         max_jobs: int | None = None,
         max_machines: int | None = None,
         reward_scale: float = 1.0,
+        invalid_action: str = "raise",
+        render_mode: str | None = None,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if reward not in REWARDS:
-            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
-        if observation not in OBSERVATIONS:
-            raise ValueError(f"observation must be one of {OBSERVATIONS}, got {observation!r}")
+        for name, value, allowed in (("mode", mode, MODES), ("reward", reward, REWARDS),
+                                     ("observation", observation, OBSERVATIONS),
+                                     ("invalid_action", invalid_action, INVALID_ACTIONS),
+                                     ("render_mode", render_mode, (None, *self.metadata["render_modes"]))):
+            if value not in allowed:
+                raise ArgumentError(f"{name} must be one of {allowed}, got {value!r}")
         if instance is not None and generator is not None:
-            raise ValueError("give either instance(s) or a generator, not both")
+            raise ArgumentError("give either instance(s) or a generator, not both")
         self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
+        self.invalid_action, self.render_mode = invalid_action, render_mode
         self.reward_scale = float(reward_scale)
         if instance is None:
             self.instances: list[JobShopInstance] = []
@@ -172,7 +183,7 @@ class JobShopEnv(gym.Env):
         else:
             specs = list(instance) if isinstance(instance, (list, tuple)) else [instance]
             if not specs:
-                raise ValueError("the instance list is empty")
+                raise ArgumentError("the instance list is empty")
             self.instances = [_resolve(spec) for spec in specs]
             self.generator = None
             sized = self.instances
@@ -204,6 +215,7 @@ class JobShopEnv(gym.Env):
             })
         self._static: dict[int, _Static] = {}  # keyed by id(instance); holds the instance alive
         self._state: JobShopState | None = None
+        self._over = False  # the episode ended (all scheduled, or an illegal action under "penalty")
 
     # ------------------------------------------------------------------ public read-only state
     @property
@@ -226,6 +238,15 @@ class JobShopEnv(gym.Env):
     def makespan_lb(self) -> int:
         """Current lower bound of the makespan (the L2D bound the dense reward follows)."""
         return self.state.makespan_lb
+
+    @property
+    def illegal_penalty(self) -> float:
+        """Reward of an illegal action under ``invalid_action="penalty"``: ``-(total work + 1) * reward_scale``.
+
+        Every dispatched schedule has makespan <= the total work (the sum of all durations), so
+        an episode ended by an illegal action returns less than any complete one, dense or sparse.
+        """
+        return -float(self.instance.durations.sum() + 1) * self.reward_scale
 
     def action_masks(self) -> np.ndarray:
         """Legal actions, bool ``(max_jobs,)`` (the hook MaskablePPO calls)."""
@@ -258,7 +279,7 @@ class JobShopEnv(gym.Env):
     # ------------------------------------------------------------------ Gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        chosen = (options or {}).get("instance")
+        chosen = self._instance_option(options)
         if chosen is not None:
             instance = _resolve(chosen)
         elif self.generator is not None:
@@ -267,6 +288,7 @@ class JobShopEnv(gym.Env):
             instance = self.instances[int(self.np_random.integers(len(self.instances)))]
         self._check_fits(instance)
         self._state = JobShopState(instance, self.mode)
+        self._over = False
         static = self._static.get(id(instance))
         if static is None or static.instance is not instance:
             if len(self._static) > 64:  # generated instances: keep the cache small
@@ -288,11 +310,20 @@ class JobShopEnv(gym.Env):
 
     def step(self, action):
         state = self.state
-        if state.done:
+        if self._over:
             raise RuntimeError("the episode is over; call reset()")
-        job = int(action)
+        job = self._job_of(action)
+        illegal = not (job < state.n_jobs and state.mask[job])
+        if illegal and self.invalid_action == "penalty":
+            self._over = True
+            obs = self._observation()
+            info = {"action_mask": obs["action_mask"], "makespan_lb": state.makespan_lb, "illegal_action": True,
+                    "dispatched_job": -1}
+            return obs, self.illegal_penalty, True, False, info
+        if illegal and self.invalid_action == "mask":
+            job = int(state.mask.argmax())  # the lowest-index legal job
         old_lb = state.makespan_lb
-        node, _, pred, succ = state.dispatch(job)
+        node, _, pred, succ = state.dispatch(job)  # under "raise", an illegal job raises here
         if self.mode == "non_delay":
             self._mask[: state.n_jobs] = state.mask
         elif not state.mask[job]:
@@ -301,22 +332,82 @@ class JobShopEnv(gym.Env):
             self._update_graph(job, node, pred, succ)
         else:
             self._update_flat(job)
-        terminated = state.done
+        terminated = self._over = state.done
         if self.reward_kind == "dense":
             reward = float(old_lb - state.makespan_lb) * self.reward_scale
         else:
             reward = -float(state.makespan) * self.reward_scale if terminated else 0.0
         obs = self._observation()
-        info: dict[str, Any] = {"action_mask": obs["action_mask"], "makespan_lb": state.makespan_lb}
+        info: dict[str, Any] = {"action_mask": obs["action_mask"], "makespan_lb": state.makespan_lb,
+                                "illegal_action": illegal, "dispatched_job": job}
         if terminated:
             info["makespan"] = state.makespan
             info["schedule"] = state.schedule()
         return obs, reward, terminated, False, info
 
+    def render(self) -> str | np.ndarray | None:
+        """``"ansi"``: the partial schedule as text; ``"rgb_array"``: its Gantt chart, uint8 ``(H, W, 3)``
+        (constant size for a given number of machines); ``None`` without a render mode."""
+        if self.render_mode is None:
+            return None
+        if self.render_mode == "ansi":
+            return self._render_text()
+        from cpgym.plot.gantt import gantt_frame  # matplotlib only when frames are asked for
+
+        return gantt_frame(self.instance, self.state.start_times, title=self._status_line())
+
     # ------------------------------------------------------------------ internals
+    def _status_line(self) -> str:
+        state = self.state
+        clock = f", t={state.now}" if self.mode == "non_delay" else ""
+        return (f"{state.instance.name} {state.instance.size} ({self.mode}): {state.n_scheduled}/"
+                f"{state.n_jobs * state.n_machines} operations, makespan {state.makespan}, "
+                f"lower bound {state.makespan_lb}{clock}")
+
+    def _render_text(self) -> str:
+        """Status line, one line per machine (``j<job>:<start>-<end>`` in start order), the legal jobs."""
+        state, instance = self.state, self.state.instance
+        starts = state.start_times
+        lines = [self._status_line()]
+        for machine in range(state.n_machines):
+            jobs, ops = np.nonzero((instance.machines == machine) & (starts >= 0))
+            order = np.argsort(starts[jobs, ops], kind="stable")
+            bars = [f"j{j}:{starts[j, k]}-{starts[j, k] + instance.durations[j, k]}"
+                    for j, k in zip(jobs[order], ops[order])]
+            lines.append(f"M{machine}: {' '.join(bars) or '-'}")
+        lines.append(f"legal jobs: {' '.join(map(str, state.legal_jobs())) or '-'}")
+        return "\n".join(lines) + "\n"
+
+    def _job_of(self, action: Any) -> int:
+        """The job an action names: an int, numpy integer or one-element integer array in the action space."""
+        value = action.reshape(())[()] if isinstance(action, np.ndarray) and action.size == 1 else action
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise IllegalActionError(
+                f"an action must be an integer job index (int, numpy integer or one-element integer array), "
+                f"got {action!r} ({type(action).__name__})"
+            )
+        job = int(value)
+        if not 0 <= job < self.max_jobs:
+            raise IllegalActionError(f"action {job} is outside the action space Discrete({self.max_jobs})")
+        return job
+
+    @staticmethod
+    def _instance_option(options: Any) -> Any:
+        """The ``"instance"`` reset option, unchecked (None when absent); unknown keys and non-dicts raise."""
+        if options is None:
+            return None
+        if not isinstance(options, Mapping):
+            raise ArgumentError(f"reset options must be a dict (known keys: {', '.join(RESET_OPTIONS)}), "
+                                f"got {type(options).__name__}")
+        unknown = [key for key in options if key not in RESET_OPTIONS]
+        if unknown:
+            raise ArgumentError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; known: "
+                                f"{', '.join(RESET_OPTIONS)} (a JobShopInstance or a bundled instance name)")
+        return options.get("instance")
+
     def _check_fits(self, instance: JobShopInstance) -> None:
         if instance.n_jobs > self.max_jobs or instance.n_machines > self.max_machines:
-            raise ValueError(
+            raise ArgumentError(
                 f"instance {instance.name} ({instance.size}) exceeds the padding "
                 f"{self.max_jobs}x{self.max_machines}; pass larger max_jobs / max_machines"
             )

@@ -1,7 +1,9 @@
 """The dispatching simulator behind :class:`cpgym.envs.jobshop.JobShopEnv` (numpy, no Gymnasium).
 
 A :class:`JobShopState` is a partial schedule built by dispatching jobs one operation at a
-time: ``dispatch(j)`` schedules the next unscheduled operation of job ``j``. Two modes:
+time: ``dispatch(j)`` schedules the next unscheduled operation of job ``j``. Two modes
+(``"non_delay"`` is the default of cpgym's env, rules, training and evaluator; see
+``docs/jobshop_env.md``):
 
 * ``"active"`` (L2D, Zhang et al. 2020): the operation starts at its earliest feasible time
   on its machine, after its job predecessor, in the earliest idle gap of the machine that
@@ -25,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from cpgym.errors import IllegalActionError
+from cpgym.errors import ArgumentError, IllegalActionError
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.schedule import Schedule
 
@@ -49,14 +51,14 @@ class JobShopState:
         machine_free: ``(n_machines,)``, latest end of any operation on the machine.
         remaining_work: sum of the durations of the job's unscheduled operations.
         mask: bool, the legal jobs.
-    Scalars: ``now`` (the non-delay clock; in active mode the earliest append start, see
-    :meth:`earliest_starts`), ``makespan_lb`` (max of ``completion_lb``), ``makespan``
-    (latest end scheduled so far), ``n_scheduled``.
+    Scalars: ``now`` (the non-delay clock; always 0 in active mode, where
+    :meth:`earliest_starts` tells where appended operations would start), ``makespan_lb``
+    (max of ``completion_lb``), ``makespan`` (latest end scheduled so far), ``n_scheduled``.
     """
 
-    def __init__(self, instance: JobShopInstance, mode: Mode = "active") -> None:
+    def __init__(self, instance: JobShopInstance, mode: Mode = "non_delay") -> None:
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise ArgumentError(f"mode must be one of {MODES}, got {mode!r}")
         self.instance = instance
         self.mode = mode
         self.n_jobs, self.n_machines = n_jobs, n_machines = instance.n_jobs, instance.n_machines

@@ -13,6 +13,7 @@ from gymnasium.utils.env_checker import check_env
 
 from cpgym.envs.jobshop import FLAT_FEATURES, GRAPH_FEATURES, JobShopEnv, UniformGenerator
 from cpgym.envs.jobshop_state import IllegalActionError, JobShopState
+from cpgym.errors import ArgumentError, UnknownInstanceError
 from cpgym.instances import JobShopInstance, load, validate_schedule
 
 # Two jobs, two machines. Job 0: m0 for 3, then m1 for 2. Job 1: m1 for 1, then m0 for 2.
@@ -95,7 +96,7 @@ def test_non_delay_mode_by_hand():
 
 
 def test_illegal_actions_raise_clear_errors():
-    env = JobShopEnv(TWO_BY_TWO, max_jobs=4)
+    env = JobShopEnv(TWO_BY_TWO, mode="active", max_jobs=4)
     env.reset(seed=0)
     with pytest.raises(IllegalActionError, match="does not exist"):
         env.step(3)  # a padding action
@@ -248,3 +249,141 @@ def test_shared_graph_observations_are_live_views_with_the_same_content():
     assert np.array_equal(first_copy["node_features"], before)  # copies keep the past
     assert np.shares_memory(first_shared["node_features"], obs_shared["node_features"])  # views follow the env
     assert not np.array_equal(first_shared["node_features"], before)
+
+
+def test_default_mode_is_non_delay_for_env_state_and_rules():
+    from cpgym.agents.rules import dispatch
+
+    env = JobShopEnv(TWO_BY_TWO)
+    env.reset(seed=0)
+    obs, *_ = env.step(0)  # non_delay: job 0's next op waits for t=3, so only job 1 is legal (active: both)
+    assert env.mode == "non_delay" and obs["action_mask"].tolist() == [0, 1]
+    assert JobShopState(TWO_BY_TWO).mode == "non_delay"
+    instance = load("ft06")
+    default, non_delay = dispatch(instance, "spt"), dispatch(instance, "spt", mode="non_delay")
+    np.testing.assert_array_equal(default.start_times, non_delay.start_times)
+    assert dispatch(instance, "spt", mode="active").makespan != default.makespan  # the modes differ here
+
+
+def test_invalid_action_mask_dispatches_the_lowest_legal_job():
+    env = JobShopEnv(TWO_BY_TWO, max_jobs=3, invalid_action="mask")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(0)
+    assert not info["illegal_action"] and info["dispatched_job"] == 0
+    for illegal in (0, 2):  # job 0 cannot start now; job 2 is padding
+        env.reset(seed=0)
+        env.step(0)
+        _, _, terminated, _, info = env.step(illegal)
+        assert info["illegal_action"] and info["dispatched_job"] == 1 and not terminated
+        assert env.partial_schedule().tolist() == [[0, -1], [0, -1]]
+    with pytest.raises(IllegalActionError, match=r"outside the action space Discrete\(3\)"):
+        env.step(3)
+
+
+def test_invalid_action_penalty_terminates_with_the_documented_reward():
+    env = JobShopEnv(TWO_BY_TWO, reward_scale=0.5, invalid_action="penalty")
+    env.reset(seed=0)
+    before, *_ = env.step(0)
+    assert env.illegal_penalty == -(3 + 2 + 1 + 2 + 1) * 0.5
+    obs, reward, terminated, truncated, info = env.step(0)
+    assert (reward, terminated, truncated) == (-4.5, True, False)
+    assert info["illegal_action"] and info["dispatched_job"] == -1 and "makespan" not in info
+    for key in obs:
+        np.testing.assert_array_equal(obs[key], before[key])  # nothing was dispatched
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(1)
+    env.reset(seed=0)
+    assert env.step(1)[2] is False  # a fresh episode
+
+
+@pytest.mark.parametrize("reward", ["dense", "sparse"])
+def test_penalty_return_is_below_every_complete_episode(reward):
+    """All six action orders on TWO_BY_TWO in both modes: some complete, some hit an illegal action."""
+    complete, penalised = [], []
+    for mode in ("active", "non_delay"):
+        env = JobShopEnv(TWO_BY_TWO, mode=mode, reward=reward, invalid_action="penalty")
+        for order in ([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 1, 0], [1, 0, 0, 1], [1, 0, 1, 0], [1, 1, 0, 0]):
+            env.reset(seed=0)
+            total, terminated, steps = 0.0, False, iter(order)
+            while not terminated:
+                _, r, terminated, _, info = env.step(next(steps))
+                total += r
+            (penalised if info["illegal_action"] else complete).append(total)
+    assert len(complete) == 6 + 4 and len(penalised) == 2  # non_delay forbids [0, 0, ...] and [1, 1, ...]
+    assert max(penalised) <= -9 < min(complete)  # total work 8, penalty -(8 + 1)
+
+
+@pytest.mark.parametrize("invalid_action", ["raise", "mask", "penalty"])
+@pytest.mark.parametrize("action", [1.9, np.float64(1.0), np.array(1.0), "2", True, np.bool_(True), None,
+                                    np.array([0, 1]), [1]])
+def test_actions_of_the_wrong_type_are_rejected(action, invalid_action):
+    env = JobShopEnv(TWO_BY_TWO, invalid_action=invalid_action)
+    env.reset(seed=0)
+    with pytest.raises(IllegalActionError, match="an action must be an integer job index"):
+        env.step(action)
+    assert env.state.n_scheduled == 0
+
+
+@pytest.mark.parametrize("action", [1, np.int64(1), np.int8(1), np.uint32(1), np.array(1), np.array([1])])
+def test_integer_actions_are_accepted(action):
+    env = JobShopEnv(TWO_BY_TWO)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(action)
+    assert info["dispatched_job"] == 1 and env.partial_schedule().tolist() == [[-1, -1], [0, -1]]
+
+
+def test_bad_reset_options_and_arguments_raise_cpgym_errors():
+    env = JobShopEnv("ft06")
+    with pytest.raises(ArgumentError, match=r"unknown reset option\(s\) 'instanse'; known: instance"):
+        env.reset(options={"instanse": "ft06"})
+    with pytest.raises(ArgumentError, match="reset options must be a dict"):
+        env.reset(options="ft06")
+    with pytest.raises(ArgumentError, match="JobShopInstance or a bundled name, got int 3"):
+        env.reset(options={"instance": 3})
+    with pytest.raises(UnknownInstanceError, match="unknown instance 'nope'"):
+        env.reset(options={"instance": "nope"})
+    assert env.reset(options={"instance": None})[0]["n_nodes"][0] == 36  # None: the usual draw
+    for kwargs, message in (({"invalid_action": "ignore"}, "invalid_action must be one of"),
+                            ({"render_mode": "human"}, "render_mode must be one of"),
+                            ({"mode": "semi_active"}, "mode must be one of")):
+        with pytest.raises(ArgumentError, match=message):
+            JobShopEnv("ft06", **kwargs)
+
+
+def test_ansi_render_by_hand():
+    env = JobShopEnv(TWO_BY_TWO, mode="active", render_mode="ansi")
+    env.reset(seed=0)
+    assert env.render() == (
+        "two_by_two 2x2 (active): 0/4 operations, makespan 0, lower bound 5\nM0: -\nM1: -\nlegal jobs: 0 1\n"
+    )
+    for job in (0, 0, 1):
+        env.step(job)
+    assert env.render() == (
+        "two_by_two 2x2 (active): 3/4 operations, makespan 5, lower bound 5\n"
+        "M0: j0:0-3\nM1: j1:0-1 j0:3-5\nlegal jobs: 1\n"
+    )
+    nd = JobShopEnv(TWO_BY_TWO, render_mode="ansi")
+    nd.reset(seed=0)
+    nd.step(0)
+    nd.step(1)
+    assert nd.render().splitlines()[0].endswith("lower bound 5, t=3")
+    assert JobShopEnv(TWO_BY_TWO).render() is None  # no render mode
+
+
+def test_rgb_array_frames_draw_the_partial_schedule():
+    import gymnasium as gym
+
+    env = gym.make("cpgym:cpgym/JobShop-v0", instance="ft06", render_mode="rgb_array")
+    env.reset(seed=0)
+    colours = {0: (31, 119, 180), 1: (255, 127, 14)}  # tab10 colours of jobs 0 and 1
+
+    def pixels(frame: np.ndarray, job: int) -> int:
+        return int((np.abs(frame.astype(int) - colours[job]).sum(axis=2) < 8).sum())
+
+    frames = [env.render()]
+    for job in (0, 1):
+        env.step(job)
+        frames.append(env.render())
+    assert all(f.dtype == np.uint8 and f.shape == frames[0].shape and f.shape[2] == 3 for f in frames)
+    assert pixels(frames[0], 0) == pixels(frames[0], 1) == 0  # an empty schedule draws no bar
+    assert [(pixels(f, 0) > 100, pixels(f, 1) > 100) for f in frames] == [(False, False), (True, False), (True, True)]
