@@ -10,8 +10,8 @@ process started) are read back from each run's TensorBoard events and printed, s
     python benchmarks/cp_guided_vs_ppo.py --budget 180 --size 6x6 --out runs/cmp_6x6
     python benchmarks/cp_guided_vs_ppo.py --budget 600 --size 10x10 --set cp_time_limit=2 --set batch_size=128
 
-``--set KEY=VALUE`` overrides any training setting (``cpgym.cli.train.OPTIONS`` or the cp-guided
-extras) for both runs; ``--ppo KEY=VALUE`` / ``--cpg KEY=VALUE`` for one of them.
+``--set KEY=VALUE`` overrides any training setting (``cpgym.agents.training.settings.OPTIONS``) for
+both runs; ``--ppo KEY=VALUE`` / ``--cpg KEY=VALUE`` for one of them.
 """
 
 from __future__ import annotations
@@ -26,24 +26,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cpgym.agents.training.cp_guided import EXTRA_SETTINGS, train_cp_guided
+from cpgym.agents.training.cp_guided import train_cp_guided
+from cpgym.agents.training.ppo import train_jssp
 from cpgym.agents.training.run_folder import validation_set
-from cpgym.cli.train import OPTIONS, train_jssp
+from cpgym.agents.training.settings import checked_settings, parse_setting
 
 ALGOS = {"ppo": train_jssp, "cp-guided": train_cp_guided}
 
 
 def _parse_pairs(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as settings (checked against the settings table)."""
     settings = {}
     for pair in pairs:
         key, _, text = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if key in OPTIONS:
-            settings[key] = OPTIONS[key].type(text)
-        elif key in EXTRA_SETTINGS:
-            settings[key] = type(EXTRA_SETTINGS[key][0])(text)
-        else:
-            raise SystemExit(f"unknown setting {key!r}")
+        settings[key.strip().replace("-", "_")] = parse_setting(key.strip(), text, "--set")
     return settings
 
 
@@ -84,10 +80,9 @@ def main() -> None:
     out = Path(args.out)
     if out.exists():
         raise SystemExit(f"{out} exists; choose another --out")
-    base = {name: option.default for name, option in OPTIONS.items()}
-    base.update(size=args.size, mode=args.mode, val_instances=args.val_instances, val_every=args.val_every,
-                val_time_limit=args.val_time_limit, timesteps=10**12, device="cpu", progress_bar=False)
-    base.update(_parse_pairs(args.set))
+    base = checked_settings({"size": args.size, "mode": args.mode, "val_instances": args.val_instances,
+                             "val_every": args.val_every, "val_time_limit": args.val_time_limit,
+                             "timesteps": 10**12, "device": "cpu", "progress_bar": False, **_parse_pairs(args.set)})
     per_algo = {
         "ppo": {"algo": "ppo", "n_envs": 4, "vec_env": "dummy", **_parse_pairs(args.ppo)},
         "cp-guided": {"algo": "cp-guided", "batch_size": 128, **_parse_pairs(args.cpg)},

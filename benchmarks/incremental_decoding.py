@@ -17,7 +17,6 @@ import torch as th
 
 from cpgym.agents.gnn.checkpoint import load_agent
 from cpgym.agents.gnn.decoding import decode_with_agent
-from cpgym.agents.shipped import shipped_model_path
 from cpgym.evaluation.datasets import resolve
 
 INSTANCES = "ta01,ta21,ta41,ta51,ta61,ta71,dmu41,dmu71,gen:taillard:100x100:1,gen:taillard:1000x10:1"
@@ -37,7 +36,7 @@ def main() -> None:
                         "decoded with the full forward pass too")
     args = parser.parse_args()
     th.set_num_threads(1)
-    agent = load_agent(args.model or shipped_model_path(), device="cpu")
+    agent = load_agent(args.model, device="cpu")  # None: the shipped model
     print("| instance | size | operations | full forward (s) | incremental (s) | speed-up | same schedule |")
     print("|---|---|---:|---:|---:|---:|---|")
     for spec in args.instances.split(","):

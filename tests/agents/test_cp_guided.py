@@ -18,9 +18,10 @@ from cpgym.agents.training.cp_guided import (
     start_episode,
     train_cp_guided,
 )
-from cpgym.cli.train import OPTIONS
+from cpgym.agents.training.settings import checked_settings
 from cpgym.cp_models import solve_jobshop
 from cpgym.envs.jobshop_state import start_order_actions
+from cpgym.errors import ArgumentError
 from cpgym.instances import uniform, validate_schedule
 
 
@@ -34,12 +35,10 @@ def one_torch_thread():
 
 
 def tiny_settings(tmp_path, **overrides):
-    settings = {name: option.default for name, option in OPTIONS.items()}
-    settings.update(size="5x5", mode="non_delay", device="cpu", out=str(tmp_path / "run"), hidden_dim=16,
+    settings = dict(size="5x5", mode="non_delay", device="cpu", out=str(tmp_path / "run"), hidden_dim=16,
                     n_layers=1, head_layers=[16], val_instances=2, val_time_limit=0, progress_bar=False,
                     cp_episodes=4, cp_time_limit=1.0, cp_workers=1, batch_size=64, n_epochs=2)
-    settings.update(overrides)
-    return settings
+    return checked_settings({**settings, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +135,7 @@ def test_training_checkpoints_resumes_and_the_model_decodes(tmp_path):
     assert first["iterations"] == 1 and progress["num_timesteps"] == 100 and progress["algo"] == "cp-guided"
     assert [h["timesteps"] for h in progress["history"]] == [100]
     assert (out / "best.pt").exists() and list((out / "tb").glob("events.out.tfevents.*"))
-    with pytest.raises(ValueError, match="already holds a run"):
+    with pytest.raises(ArgumentError, match="already holds a run"):
         train_cp_guided(settings)
     resumed = train_cp_guided({**settings, "timesteps": 200}, resume=True)
     progress = read_config(out / "last.pt")["training"]
@@ -147,8 +146,24 @@ def test_training_checkpoints_resumes_and_the_model_decodes(tmp_path):
     assert validate_schedule(instance, solve_with_agent(agent, instance, samples=3).start_times).ok
 
 
-def test_bad_cp_settings_are_rejected(tmp_path):
-    with pytest.raises(ValueError, match="cp_backend"):
-        train_cp_guided(tiny_settings(tmp_path, cp_backend="slurm"))
-    with pytest.raises(ValueError, match="cp_time_limit"):
-        train_cp_guided(tiny_settings(tmp_path, cp_time_limit=0))
+def test_bad_cp_settings_are_rejected_before_the_run_folder_is_made(tmp_path):
+    settings = tiny_settings(tmp_path)
+    with pytest.raises(ArgumentError, match="setting 'cp_backend' must be one of"):
+        train_cp_guided({**settings, "cp_backend": "slurm"})
+    with pytest.raises(ArgumentError, match="setting 'cp_time_limit': expected a number > 0"):
+        train_cp_guided({**settings, "cp_time_limit": 0})
+    with pytest.raises(ArgumentError, match="unknown setting 'cp_epsiodes'"):
+        train_cp_guided({**settings, "cp_epsiodes": 4})
+    assert not (tmp_path / "run").exists()
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    settings = tiny_settings(tmp_path, timesteps=100, val_every=100)
+    train_cp_guided(settings)
+    source = tmp_path / "run" / "best.pt"
+    tuned = tmp_path / "tuned"
+    assert train_cp_guided({**settings, "out": str(tuned), "init_from": str(source), "learning_rate": 1e-12,
+                            "seed": 1})["iterations"] == 1
+    # a vanishing learning rate: the weights stay those of init_from, not a fresh (seed 1) initialisation
+    start, after = (load_agent(path, device="cpu").policy.state_dict() for path in (source, tuned / "last.pt"))
+    assert all(th.allclose(start[key], after[key], atol=1e-6) for key in start)

@@ -1,13 +1,21 @@
 """GNN policy: batching of padded graphs, masking, size-agnostic inference, safe checkpoints, decoding."""
 
+import json
+
 import numpy as np
 import pytest
 import torch as th
 
+import cpgym.agents
+import cpgym.agents.gnn
+import cpgym.agents.training
+from cpgym.agents.gnn import checkpoint
 from cpgym.agents.gnn.checkpoint import load_agent, read_config, save_agent
 from cpgym.agents.gnn.decoding import solve_with_agent
-from cpgym.agents.gnn.policy import JobShopGNNPolicy
+from cpgym.agents.gnn.policy import ACTIVATIONS, AGGREGATIONS, JobShopGNNPolicy
+from cpgym.agents.training.settings import OPTIONS
 from cpgym.envs.jobshop import JobShopEnv
+from cpgym.errors import ArgumentError, CheckpointError
 from cpgym.instances import uniform, validate_schedule
 
 SMALL = dict(net_arch=[16], features_extractor_kwargs=dict(hidden_dim=16, n_layers=2))
@@ -107,10 +115,66 @@ def test_save_load_round_trip_gives_identical_logits(env6, tmp_path):
 def test_loading_a_foreign_file_fails_clearly(tmp_path):
     path = tmp_path / "bad.pt"
     th.save({"something": th.zeros(1)}, path)
-    with pytest.raises(ValueError, match="bad.pt: not a readable cpgym-gnn-policy checkpoint"):
+    with pytest.raises(CheckpointError, match="bad.pt: not a readable cpgym-gnn-policy checkpoint"):
         load_agent(path)
     with pytest.raises(FileNotFoundError):
         load_agent(tmp_path / "missing.pt")
+
+
+def rewritten(path, edit):
+    """A copy of checkpoint ``path`` whose JSON config went through ``edit`` (tensors unchanged)."""
+    payload = th.load(path, weights_only=True)
+    config = json.loads(payload["config"])
+    edit(config)
+    payload["config"] = json.dumps(config)
+    out = path.with_name("edited.pt")
+    th.save(payload, out)
+    return out
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["policy"].update(hidden_dim=300_000), "a network of at least 720,016,500,032 weights"),
+    (lambda c: c["policy"].update(n_layers=10**6), "a network of at least"),
+    (lambda c: c["spaces"].update(max_nodes=10**12), r"config spaces.max_nodes must be a whole number in 1..1,000,000"),
+    (lambda c: c["spaces"].update(max_edges=10**12), "config spaces.max_edges must be a whole number"),
+    (lambda c: c["env"].update(max_jobs=10**12), r"config env has unknown settings \['max_jobs'\]"),
+    (lambda c: c["policy"].pop("aggr"), "config policy.aggr must be one of"),
+    (lambda c: c["policy"].update(n_layers="2"), "config policy.n_layers must be a whole number >= 1, got '2'"),
+    (lambda c: c["policy"].update(net_arch=[16, -1]), "config policy.net_arch must be a list of positive widths"),
+    (lambda c: c["policy"].update(activation="gelu"), "config policy.activation must be one of"),
+    (lambda c: c.pop("spaces"), "config has no 'spaces' record"),
+    (lambda c: c.update(training=[1]), "config 'training' must be a record"),
+])
+def test_a_bad_config_is_refused_before_anything_is_built(env6, tmp_path, monkeypatch, edit, message):
+    bad = rewritten(save_agent(tmp_path / "agent.pt", make_policy(env6), {"mode": "active"}), edit)
+
+    def allocate(*args, **kwargs):
+        raise AssertionError("built something from a bad config")
+
+    monkeypatch.setattr(checkpoint, "build_policy", allocate)
+    monkeypatch.setattr(checkpoint, "graph_observation_space", allocate)
+    with pytest.raises(CheckpointError, match=r"edited.pt: .*" + message):
+        load_agent(bad)
+    with pytest.raises(CheckpointError, match=message):
+        read_config(bad)
+
+
+def test_weights_that_do_not_fit_their_config_are_a_checkpoint_error(env6, tmp_path):
+    bad = rewritten(save_agent(tmp_path / "agent.pt", make_policy(env6)), lambda c: c["policy"].update(n_layers=1))
+    with pytest.raises(CheckpointError, match="the weights do not fit the architecture of its config"):
+        load_agent(bad, device="cpu")
+    with pytest.raises(ArgumentError, match=r"env settings \['max_jobs'\] cannot be saved"):
+        save_agent(tmp_path / "x.pt", make_policy(env6), {"mode": "active", "max_jobs": 10})
+
+
+def test_curated_exports_resolve_and_match_the_settings_table():
+    for package in (cpgym.agents, cpgym.agents.gnn, cpgym.agents.training):
+        assert all(getattr(package, name) is not None for name in package.__all__), package.__name__
+        assert set(package.__all__) <= set(dir(package))
+    assert cpgym.agents.load_agent is load_agent and cpgym.agents.solve_with_agent is solve_with_agent
+    with pytest.raises(AttributeError):
+        cpgym.agents.no_such_name  # noqa: B018
+    assert OPTIONS["aggr"].choices == AGGREGATIONS and set(OPTIONS["activation"].choices) == set(ACTIVATIONS)
 
 
 @pytest.mark.parametrize("incremental", [True, False])
@@ -139,5 +203,7 @@ def test_interpolated_agent_lies_between_its_endpoints(env6, tmp_path):
     a, b = (load_agent(path, device="cpu").policy.state_dict()[key] for path in (first, second))
     assert th.allclose(interpolate_agents(first, second, 0.25).policy.state_dict()[key], 0.75 * a + 0.25 * b)
     other = save_agent(tmp_path / "c.pt", make_policy(env6, seed=2), {"mode": "active"})
-    with pytest.raises(ValueError, match="different architectures or env settings"):
+    with pytest.raises(CheckpointError, match="different architectures or env settings"):
         interpolate_agents(first, other, 0.5)
+    with pytest.raises(ArgumentError, match=r"interpolation weight must be in \[0, 1\]"):
+        interpolate_agents(first, second, 1.5)

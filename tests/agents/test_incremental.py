@@ -7,7 +7,6 @@ import torch as th
 from cpgym.agents.gnn.checkpoint import build_policy, load_agent
 from cpgym.agents.gnn.decoding import decode_with_agent, solve_with_agent
 from cpgym.agents.gnn.incremental import IncrementalEncoder
-from cpgym.agents.shipped import shipped_model_path
 from cpgym.envs.jobshop import GRAPH_FEATURES, JobShopEnv
 from cpgym.instances import load, uniform, validate_schedule
 
@@ -79,7 +78,7 @@ def test_nodes_with_more_than_two_neighbours_widen_the_adjacency():
 
 @pytest.mark.parametrize("name", ["ta01", "dmu41"])
 def test_incremental_greedy_decoding_gives_the_full_pass_schedule(name):
-    agent = load_agent(shipped_model_path(), device="cpu")
+    agent = load_agent(device="cpu")  # the shipped model
     instance = load(name)
     schedule, actions = decode_with_agent(agent, instance)
     reference, reference_actions = decode_with_agent(agent, instance, incremental=False)
@@ -87,7 +86,7 @@ def test_incremental_greedy_decoding_gives_the_full_pass_schedule(name):
 
 
 def test_incremental_sampling_is_seeded_valid_and_never_worse_than_greedy():
-    agent = load_agent(shipped_model_path(), device="cpu")
+    agent = load_agent(device="cpu")  # the shipped model
     instance = uniform(10, 6, seed=2)
     greedy = solve_with_agent(agent, instance).makespan
     best = solve_with_agent(agent, instance, samples=12, seed=5)
@@ -97,7 +96,7 @@ def test_incremental_sampling_is_seeded_valid_and_never_worse_than_greedy():
 
 
 def test_time_limited_sampling_runs_the_rollouts_that_fit(monkeypatch):
-    agent = load_agent(shipped_model_path(), device="cpu")
+    agent = load_agent(device="cpu")  # the shipped model
     instance = uniform(10, 6, seed=2)
     greedy = decode_with_agent(agent, instance)
     assert decode_with_agent(agent, instance, time_limit=0.0)[1] == greedy[1]  # the greedy rollout always runs

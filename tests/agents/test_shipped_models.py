@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+import sys
 
 from cpgym.agents.shipped import models_dir, shipped_model_path
 from cpgym.cli.evaluate import default_methods
@@ -37,3 +39,19 @@ def test_time_budgeted_sampling_spec_is_never_worse_than_greedy():
     sampled = make_solver("gnn-sample@1.5")(instance, Settings(threads=1)).solution
     assert validate_schedule(instance, sampled).ok
     assert validate_schedule(instance, sampled).makespan <= validate_schedule(instance, greedy).makespan
+
+
+def test_load_agent_without_a_path_is_the_shipped_model_and_shipped_names_resolve():
+    from cpgym.agents import load_agent
+    from cpgym.agents.gnn.checkpoint import read_config
+
+    assert load_agent(device="cpu").config == read_config(shipped_model_path())
+    baseline = load_agent("jssp_gnn_ppo_10x10.pt", device="cpu")  # a shipped model by its file name
+    assert baseline.config["spaces"]["max_jobs"] == 10 and baseline.env_kwargs["mode"] == "non_delay"
+
+
+def test_importing_cpgym_agents_does_not_import_torch():
+    code = ("import sys, cpgym.agents as agents; agents.dispatch; "
+            "print(sorted(m for m in ('torch', 'torch_geometric', 'stable_baselines3') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

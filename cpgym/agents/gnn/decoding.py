@@ -24,6 +24,7 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from cpgym.agents.gnn.checkpoint import GNNAgent
 from cpgym.agents.gnn.incremental import IncrementalEncoder
 from cpgym.envs.jobshop import JobShopEnv
+from cpgym.errors import ArgumentError
 from cpgym.instances import JobShopInstance, Schedule
 
 
@@ -71,7 +72,7 @@ def decode_with_agent(
     if incremental and policy.device.type == "cpu":
         return _incremental_rollouts(policy, kwargs, samples, seed, time_limit)
     if time_limit is not None:
-        raise ValueError("time_limit needs the incremental engine (a CPU policy and incremental=True)")
+        raise ArgumentError("time_limit needs the incremental engine (a CPU policy and incremental=True)")
     return _batched_rollouts(policy, kwargs, max(1, samples), seed)
 
 
@@ -101,7 +102,6 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
 def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tuple[Schedule, list[int]]:
     """The best of ``samples`` rollouts run in lockstep, one batched full forward pass per step
     (rollout 0 greedy, the others sampled with a torch generator seeded by ``seed``)."""
-    instance = env_kwargs["instance"]
     envs = [JobShopEnv(**env_kwargs) for _ in range(samples)]
     observations = [env.reset(seed=seed)[0] for env in envs]
     generator = th.Generator(device=policy.device).manual_seed(seed)
@@ -119,9 +119,9 @@ def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tupl
         still_active = []
         for i, action in zip(active, actions.tolist()):
             taken[i].append(action)
-            observations[i], _, terminated, truncated, info = envs[i].step(action)
-            if terminated or truncated:
-                schedules[i] = _schedule(instance, info)
+            observations[i], _, terminated, _, info = envs[i].step(action)
+            if terminated:
+                schedules[i] = info["schedule"]
             else:
                 still_active.append(i)
         active = still_active
@@ -151,9 +151,9 @@ def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int
                 action = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
                              len(weights) - 1)
         actions.append(action)
-        observation, _, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            return _schedule(env.instance, info), actions
+        observation, _, terminated, _, info = env.step(action)
+        if terminated:
+            return info["schedule"], actions
 
 
 def _policy_actions(policy, observations: list[dict], masks: np.ndarray, greedy: list[bool],
@@ -168,8 +168,3 @@ def _policy_actions(policy, observations: list[dict], masks: np.ndarray, greedy:
         sampled = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1)
         actions = th.where(th.as_tensor(greedy, device=logits.device), actions, sampled)
     return actions.cpu().numpy()
-
-
-def _schedule(instance: JobShopInstance, info: dict) -> Schedule:
-    schedule = info["schedule"]
-    return schedule if isinstance(schedule, Schedule) else Schedule(instance, np.asarray(schedule))

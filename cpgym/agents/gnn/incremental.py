@@ -23,6 +23,7 @@ import torch as th
 from torch import nn
 
 from cpgym.agents.gnn.policy import JobShopGNNPolicy
+from cpgym.errors import ArgumentError
 
 _ACTIVATIONS = {
     nn.ReLU: lambda z: np.maximum(z, 0.0),
@@ -158,7 +159,7 @@ class IncrementalEncoder:
         """Apply the edge slots that differ from the last observation; return their endpoints."""
         n_edges = int(observation["n_edges"][0])
         if n_edges < self.n_edges:
-            raise ValueError("edges were removed: not a later observation of the same episode")
+            raise ArgumentError("edges were removed: not a later observation of the same episode")
         new = observation["edge_index"]
         old_count = self.n_edges
         slots = np.unique(np.flatnonzero(new[:, :old_count] != self.edges[:, :old_count]) % max(old_count, 1))

@@ -31,8 +31,11 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch_geometric.nn import GINConv, global_mean_pool
 
+from cpgym.errors import ArgumentError
+
 GRAPH_KEYS = ("node_features", "edge_index", "n_edges", "n_nodes", "candidate", "action_mask")
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+AGGREGATIONS = ("add", "mean", "max")  # GIN neighbour aggregations
 
 
 class GraphBatch(NamedTuple):
@@ -115,7 +118,7 @@ class GraphFeaturesExtractor(BaseFeaturesExtractor):
     def __init__(self, observation_space: spaces.Dict, hidden_dim: int = 64, n_layers: int = 2, aggr: str = "add"):
         missing = [key for key in GRAPH_KEYS if key not in observation_space.spaces]
         if missing:
-            raise ValueError(f"graph policy needs observation keys {GRAPH_KEYS}; missing {missing} "
+            raise ArgumentError(f"graph policy needs observation keys {GRAPH_KEYS}; missing {missing} "
                              "(create the env with observation='graph')")
         super().__init__(observation_space, features_dim=hidden_dim)
         in_features = int(observation_space["node_features"].shape[-1])
@@ -173,7 +176,7 @@ class JobShopGNNPolicy(MaskableActorCriticPolicy):
     ) -> None:
         kwargs.setdefault("features_extractor_class", GraphFeaturesExtractor)
         if not kwargs.setdefault("share_features_extractor", True):
-            raise ValueError("JobShopGNNPolicy needs share_features_extractor=True")
+            raise ArgumentError("JobShopGNNPolicy needs share_features_extractor=True")
         net_arch = dict(pi=[64, 64], vf=[64, 64]) if net_arch is None else net_arch
         super().__init__(observation_space, action_space, lr_schedule, net_arch, activation_fn, **kwargs)
 

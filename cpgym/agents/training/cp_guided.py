@@ -29,53 +29,39 @@ The policy's only problem knowledge is the CP-SAT encoding, used as a teacher. O
    exceeds ``1.5 * target_kl`` (as SB3 does). No critic is trained.
 
 ``timesteps`` counts the agent's environment steps (the same unit as MaskablePPO). The run folder
-(``settings.json``, ``validation.json``, ``best.pt``, ``last.pt``, ``tb/``) and resume behaviour are
-those of :func:`cpgym.cli.train.train_jssp`; checkpoints load with
-:func:`~cpgym.agents.gnn.checkpoint.load_agent` and decode with :func:`~cpgym.agents.gnn.decoding.solve_with_agent`.
-Details and measurements: ``docs/cp_guided.md``.
+(``settings.json``, ``validation.json``, ``best.pt``, ``last.pt``, ``tb/``), resume and ``init_from``
+are those of MaskablePPO (:class:`~cpgym.agents.training.run_folder.RunFolder`); checkpoints load
+with :func:`~cpgym.agents.gnn.checkpoint.load_agent` and decode with
+:func:`~cpgym.agents.gnn.decoding.solve_with_agent`. Details and measurements: ``docs/cp_guided.md``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch as th
 from torch import nn
 
-from cpgym.agents.gnn.checkpoint import build_policy, load_agent, load_trainer_state, save_agent
+from cpgym.agents.gnn.checkpoint import build_policy
 from cpgym.agents.gnn.policy import JobShopGNNPolicy
 from cpgym.agents.training.run_folder import (
+    RunFolder,
+    architecture_of,
     env_kwargs_of,
     padding_of,
-    prepare_run_folder,
     training_generator,
-    validation_record,
-    validation_set,
 )
+from cpgym.agents.training.settings import checked_settings
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
-from cpgym.envs.jobshop import JobShopEnv
+from cpgym.envs.jobshop import GRAPH_FEATURES, JobShopEnv
+from cpgym.errors import ArgumentError
 from cpgym.instances import JobShopInstance
-from cpgym.parallel import BACKENDS, WorkerPool
-
-ALGO = "cp-guided"
-# settings this algorithm reads beyond those of cpgym.cli.train.OPTIONS: name -> (default, help)
-EXTRA_SETTINGS: dict[str, tuple[Any, str]] = {
-    "cp_episodes": (16, "cp-guided: episodes per iteration (one CP completion each)"),
-    "cp_time_limit": (1.0, "cp-guided: CP-SAT seconds per completion"),
-    "cp_workers": (0, "cp-guided: CP-SAT completions run in parallel (0: one per core)"),
-    "cp_threads": (1, "cp-guided: CP-SAT threads per completion"),
-    "cp_backend": ("local", "cp-guided: where CP solves run: local process pool or ray"),
-    "ray_address": ("", "cp-guided: Ray cluster address HOST:PORT (empty: start a local Ray)"),
-    "target_kl": (0.02, "cp-guided: stop an iteration's epochs when the approx. KL exceeds 1.5x this (0: never)"),
-}
-CP_BACKENDS = BACKENDS
+from cpgym.parallel import WorkerPool
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -220,7 +206,7 @@ class CompletionPool(WorkerPool):
 
     def __init__(self, workers: int = 0, threads: int = 1, backend: str = "local", address: str = "") -> None:
         if threads < 1 or workers < 0:
-            raise ValueError(f"need cp_threads >= 1 and cp_workers >= 0, got {threads} and {workers}")
+            raise ArgumentError(f"need cp_threads >= 1 and cp_workers >= 0, got {threads} and {workers}")
         super().__init__(workers or max(1, (os.cpu_count() or 1) // threads), backend, address, threads)
 
     def solve(self, tasks: Sequence[dict[str, Any]]) -> list[JobShopSolution]:
@@ -377,65 +363,11 @@ def mean(values: Sequence[float]) -> float:
 
 
 # ---------------------------------------------------------------------------------------- training
-def with_defaults(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` with the :data:`EXTRA_SETTINGS` it lacks set to their defaults, checked."""
-    merged = {name: default for name, (default, _) in EXTRA_SETTINGS.items()} | dict(settings)
-    if merged["cp_backend"] not in CP_BACKENDS:
-        raise ValueError(f"cp_backend must be one of {CP_BACKENDS}, got {merged['cp_backend']!r}")
-    if merged["cp_time_limit"] <= 0 or merged["cp_episodes"] < 1:
-        raise ValueError("need cp_time_limit > 0 and cp_episodes >= 1")
-    return merged
-
-
-class _Run:
-    """Progress, validation and checkpoints of one training run (the run-folder contract of train_jssp)."""
-
-    def __init__(self, policy: JobShopGNNPolicy, settings: dict[str, Any], out: Path, progress: dict, logger) -> None:
-        self.policy, self.settings, self.out, self.logger = policy, settings, out, logger
-        self.env_kwargs = env_kwargs_of(settings)
-        self.instances, self.reference, self.reference_kind = validation_set(settings, out)
-        self.trained = int(progress.get("num_timesteps", 0))
-        self.iterations = int(progress.get("n_updates", 0))
-        self.best = progress.get("best_val_makespan")
-        self.history: list[dict] = list(progress.get("history", []))
-        self.last_validated = self.history[-1]["timesteps"] if self.history else 0
-
-    def validate(self) -> dict:
-        record = validation_record(self.policy, self.instances, self.reference, self.env_kwargs, self.trained)
-        self.history.append(record)
-        self.last_validated = self.trained
-        for key in ("mean_makespan", "mean_gap_pct"):
-            self.logger.record(f"val/{key}", record[key])
-        if self.best is None or record["mean_makespan"] < self.best:
-            self.best = record["mean_makespan"]
-            save_agent(self.out / "best.pt", self.policy, self.env_kwargs, training=self.progress())
-        self.save_last()
-        return record
-
-    def progress(self) -> dict:
-        return {"algo": ALGO, "num_timesteps": self.trained, "n_updates": self.iterations,
-                "best_val_makespan": self.best, "reference_kind": self.reference_kind,
-                "size": self.settings["size"], "history": self.history}
-
-    def save_last(self) -> None:
-        trainer_state = {"optimizer": self.policy.optimizer.state_dict(), "torch_rng": th.get_rng_state()}
-        save_agent(self.out / "last.pt", self.policy, self.env_kwargs, training=self.progress(),
-                   trainer_state=trainer_state)
-
-    def summary(self) -> dict:
-        latest = self.history[-1] if self.history else {}
-        return {"out": str(self.out), "algo": ALGO, "timesteps": self.trained, "iterations": self.iterations,
-                "best_val_makespan": self.best, "last_val_gap_pct": latest.get("mean_gap_pct"),
-                "reference": self.reference_kind}
-
-
 def _new_policy(settings: dict[str, Any]) -> JobShopGNNPolicy:
-    from cpgym.envs.jobshop import GRAPH_FEATURES
-
+    """A freshly initialised policy (seeded by ``seed``) for the training envs, Adam at ``learning_rate``."""
     env = JobShopEnv(generator=training_generator(settings), observation="graph", **padding_of(settings),
                      **env_kwargs_of(settings))
-    config = {"n_features": len(GRAPH_FEATURES), "net_arch": settings["head_layers"],
-              **{key: settings[key] for key in ("hidden_dim", "n_layers", "aggr", "activation")}}
+    config = {"n_features": len(GRAPH_FEATURES), **architecture_of(settings)}
     th.manual_seed(settings["seed"])
     policy = build_policy(config, env.observation_space, env.action_space, settings["device"])
     for group in policy.optimizer.param_groups:
@@ -444,52 +376,44 @@ def _new_policy(settings: dict[str, Any]) -> JobShopGNNPolicy:
 
 
 def train_cp_guided(settings: dict[str, Any], resume: bool = False) -> dict[str, Any]:
-    """Train the GNN policy with CP-guided updates; ``settings`` as for ``cpgym.cli.train.train_jssp``.
+    """Train the GNN policy with CP-guided updates as ``settings`` say (missing ones at their
+    defaults; see :mod:`cpgym.agents.training.settings`); ``resume`` continues the run in
+    ``settings["out"]``. Returns the run's summary, with the number of ``iterations``.
 
-    Uses ``size, timesteps, device, out, seed, mode, reward, reward_scale, duration_low,
-    duration_high, val_*, hidden_dim, n_layers, aggr, head_layers, activation, learning_rate,
-    batch_size, n_epochs, clip_range, ent_coef, max_grad_norm, progress_bar, verbose`` and the
-    :data:`EXTRA_SETTINGS` (defaults filled in). Returns a summary like ``train_jssp``'s.
+    Reads ``size, timesteps, device, out, seed, mode, reward, reward_scale, duration_low,
+    duration_high, two_set_share, val_*, hidden_dim, n_layers, aggr, head_layers, activation,
+    learning_rate, batch_size, n_epochs, clip_range, ent_coef, max_grad_norm, init_from,
+    progress_bar, verbose`` and the ``cp_*``, ``ray_address`` and ``target_kl`` settings.
     """
-    from stable_baselines3.common.logger import configure
     from tqdm import tqdm
 
-    settings = with_defaults(settings)
-    out, last, progress = prepare_run_folder(settings, resume)
-
+    settings = checked_settings({**settings, "algo": "cp-guided"})
+    run = RunFolder(settings, resume)
     policy = _new_policy(settings)
-    if resume:
-        policy.load_state_dict(load_agent(last, device=policy.device).policy.state_dict())
-        trainer_state = load_trainer_state(last)
-        policy.optimizer.load_state_dict(trainer_state["optimizer"])
-        th.set_rng_state(trainer_state["torch_rng"])
-    logger = configure(str(out / "tb"), ["tensorboard"] + (["stdout"] if settings["verbose"] else []))
-    run = _Run(policy, settings, out, progress, logger)
+    run.start(policy)
     generator = training_generator(settings)
     bar = tqdm(total=settings["timesteps"], initial=run.trained, unit="step", dynamic_ncols=True,
                desc=f"cp-guided {settings['size']}", disable=not settings["progress_bar"])
     pool = CompletionPool(settings["cp_workers"], settings["cp_threads"], settings["cp_backend"],
                           settings["ray_address"])
     try:
-        while run.trained < settings["timesteps"]:
-            stats = _iteration(policy, settings, generator, pool, run.iterations)
-            run.trained += int(stats.pop("steps"))
-            run.iterations += 1
-            for key, value in stats.items():
-                logger.record(key, value)
-            logger.record("train/iterations", run.iterations)
-            if run.trained - run.last_validated >= settings["val_every"] or run.trained >= settings["timesteps"]:
-                record = run.validate()
-                bar.set_postfix(val_gap=f"{record['mean_gap_pct']:.2f}%")
-            logger.dump(run.trained)
-            bar.update(run.trained - bar.n)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: resume with --resume --out {out}", file=sys.stderr)
+        with run.checkpointing(policy):
+            while run.trained < settings["timesteps"]:
+                stats = _iteration(policy, settings, generator, pool, run.n_updates)
+                run.trained += int(stats.pop("steps"))
+                run.n_updates += 1
+                for key, value in stats.items():
+                    run.logger.record(key, value)
+                run.logger.record("train/iterations", run.n_updates)
+                if run.trained - run.last_validated >= settings["val_every"] or run.trained >= settings["timesteps"]:
+                    record = run.validate(policy)
+                    bar.set_postfix(val_gap=f"{record['mean_gap_pct']:.2f}%")
+                run.logger.dump(run.trained)
+                bar.update(run.trained - bar.n)
     finally:
-        run.save_last()
         pool.close()
         bar.close()
-    return run.summary()
+    return {**run.summary(), "iterations": run.n_updates}
 
 
 def _iteration(

@@ -33,6 +33,7 @@ from cpgym.agents.gnn.policy import JobShopGNNPolicy
 from cpgym.agents.rules import RulePolicy, get_rule
 from cpgym.envs.jobshop import JobShopEnv
 from cpgym.envs.jobshop_state import JobShopState
+from cpgym.errors import ArgumentError
 from cpgym.instances import JobShopInstance
 
 
@@ -110,11 +111,11 @@ def record_demonstrations(
     process pool (teachers must then be given as spec strings).
     """
     if not 0 < keep <= 1:
-        raise ValueError(f"keep must be in (0, 1], got {keep}")
+        raise ArgumentError(f"keep must be in (0, 1], got {keep}")
     if not teachers:
-        raise ValueError("behaviour cloning needs at least one teacher")
+        raise ArgumentError("behaviour cloning needs at least one teacher")
     if workers > 1 and not all(isinstance(t, str) for t in teachers):
-        raise ValueError("with workers > 1, teachers must be spec strings (rule names or checkpoints)")
+        raise ArgumentError("with workers > 1, teachers must be spec strings (rule names or checkpoints)")
     rng = np.random.default_rng(seed)
     wins = [0] * len(teachers)
     by_size: dict[tuple[int, int], list[tuple[dict, int, float]]] = {}
