@@ -157,3 +157,7 @@ def check_seconds(value: float, name: str = "time limit") -> float:
     if not seconds > 0 or seconds == float("inf"):
         raise ArgumentError(f"{name} must be a finite number of seconds > 0, got {value!r}")
     return seconds
+
+
+class ResetNeededError(IllegalActionError, RuntimeError):
+    """An environment used before ``reset()`` or after its episode ended."""

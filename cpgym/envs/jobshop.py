@@ -18,7 +18,7 @@ from gymnasium import spaces
 
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
 from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
-from cpgym.errors import ArgumentError, IllegalActionError
+from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.generators import uniform
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.library import load
@@ -222,7 +222,7 @@ class JobShopEnv(gym.Env):
     def state(self) -> JobShopState:
         """The simulator (partial schedule); treat its arrays as read-only."""
         if self._state is None:
-            raise RuntimeError("call reset() first")
+            raise ResetNeededError("call reset() first")
         return self._state
 
     @property
@@ -311,7 +311,7 @@ class JobShopEnv(gym.Env):
     def step(self, action):
         state = self.state
         if self._over:
-            raise RuntimeError("the episode is over; call reset()")
+            raise ResetNeededError("the episode is over; call reset()")
         job = self._job_of(action)
         illegal = not (job < state.n_jobs and state.mask[job])
         if illegal and self.invalid_action == "penalty":

@@ -1,128 +1,297 @@
-"""Gymnasium environments building a first-stage decision item by item.
+"""``cpgym/RobustKnapsack-v0`` and ``cpgym/CapitalBudgeting-v0``: a first-stage decision, item by item.
 
-At step ``j`` the agent decides item ``j``: action 1 selects it (``x_j = 1``), action 0
-skips it. ``action_masks()`` (sb3-contrib MaskablePPO convention) forbids selections that
-break first-stage robust feasibility (capital budgeting: ``1.5 cbar.x <= B``). The episode
-ends after the last item; the terminal reward is the robust objective of ``x`` from the
-exact evaluator (``reward_mode="exact"``) or the cheaper optimistic sampled estimate
-(``"sampled"``), divided by ``reward_scale``.
-
-Observation (``gymnasium.spaces.Dict``, padded to ``max_items`` rows like the JSSP env):
-``items`` (per-item features, zero rows for padding), ``decided`` / ``selected`` (0/1 per
-item), ``current`` (one-hot of the item being decided), ``valid`` (1 for real items).
+At step ``j`` the agent decides item ``j``: action 1 selects it (``x_j = 1``), action 0 skips it.
+The episode ends after the last item with the robust objective of ``x`` as reward (exact
+evaluator or the cheap optimistic sampled estimate), multiplied by ``reward_scale``. Capital
+budgeting masks the selections that break first-stage robust feasibility (``1.5 cbar.x <= B``).
+The contract (spaces, features, masks, rewards, ``invalid_action``) is in ``docs/robust_envs.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
+from cpgym.cp_models.robust.common import RobustEvaluation
 from cpgym.cp_models.robust.knapsack import evaluate_knapsack, sampled_knapsack
+from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, generate_capital_budgeting
+from cpgym.instances.resolve import resolve_instance
 from cpgym.instances.robust_knapsack import RobustKnapsackInstance, generate_robust_knapsack
 
-InstanceSource = Sequence | Callable[[np.random.Generator], object] | None
+__all__ = ["INVALID_ACTIONS", "KNAPSACK_FEATURES", "REWARD_MODES", "CapitalBudgetingEnv", "RobustKnapsackEnv"]
+
+SKIP, SELECT = 0, 1
+REWARD_MODES = ("exact", "sampled")
+INVALID_ACTIONS = ("raise", "mask", "penalty")  # what a masked (in-space, illegal) action does, as in JobShop-v0
+RESET_OPTIONS = ("instance",)
+KNAPSACK_FEATURES = ("profit", "degradation", "repair_weight", "weight", "outsourcing", "gamma")
+
+Instance = RobustKnapsackInstance | CapitalBudgetingInstance
+InstanceSpec = Instance | str | os.PathLike
+InstanceGenerator = Callable[[np.random.Generator], InstanceSpec]
 
 
 class _ItemByItemEnv(gym.Env):
-    metadata = {"render_modes": []}
-    n_features = 0
+    """Shared episode logic; subclasses give the instance type, generator, features, mask and evaluator."""
 
-    def __init__(self, instances: InstanceSource, max_items: int, reward_mode: str, time_limit: float,
-                 reward_scale: float) -> None:
-        if reward_mode not in ("exact", "sampled"):
-            raise ValueError(f"reward_mode must be 'exact' or 'sampled', got {reward_mode!r}")
-        self.instances, self.max_items = instances, max_items
-        self.reward_mode, self.time_limit, self.reward_scale = reward_mode, time_limit, reward_scale
-        box = spaces.Box(0.0, 1.0, (max_items,), np.float32)
+    metadata = {"render_modes": []}
+    instance_type: type
+    problem: str  # for messages
+
+    def __init__(
+        self,
+        instance: InstanceSpec | Sequence[InstanceSpec] | None,
+        generator: InstanceGenerator | None,
+        instances: Sequence[InstanceSpec] | InstanceGenerator | None,
+        max_items: int | None,
+        n_items: int,
+        reward_mode: str,
+        time_limit: float,
+        reward_scale: float,
+        invalid_action: str,
+    ) -> None:
+        if reward_mode not in REWARD_MODES:
+            raise ArgumentError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
+        if invalid_action not in INVALID_ACTIONS:
+            raise ArgumentError(f"invalid_action must be one of {INVALID_ACTIONS}, got {invalid_action!r}")
+        if not (math.isfinite(reward_scale) and reward_scale > 0):
+            raise ArgumentError(f"reward_scale must be a positive multiplier of the reward, got {reward_scale}")
+        if not time_limit > 0:
+            raise ArgumentError(f"time_limit must be positive, got {time_limit}")
+        if n_items < 1:
+            raise ArgumentError(f"n_items must be at least 1, got {n_items}")
+        if sum(arg is not None for arg in (instance, generator, instances)) > 1:
+            raise ArgumentError("give at most one of instance=, generator= and instances= "
+                                "(instances= is the older name of the other two)")
+        if instances is not None:  # older API: a list (now instance=) or a callable (now generator=)
+            instance, generator = (None, instances) if callable(instances) else (instances, None)
+        self.reward_mode, self.time_limit, self.invalid_action = reward_mode, time_limit, invalid_action
+        self.reward_scale, self.n_items = float(reward_scale), n_items
+        if instance is None:
+            self.instances: list[Instance] = []
+            self.generator = generator or self._generate
+            sized = [self._resolve(self.generator(np.random.default_rng(0)))]
+        else:
+            specs = list(instance) if isinstance(instance, (list, tuple)) else [instance]
+            if not specs:
+                raise ArgumentError("the instance list is empty")
+            self.instances = [self._resolve(spec) for spec in specs]
+            self.generator = None
+            sized = self.instances
+        self.max_items = max_items if max_items is not None else max(inst.n for inst in sized)
+        if self.max_items < 1:
+            raise ArgumentError(f"max_items must be at least 1, got {self.max_items}")
+        self.feature_names = self._feature_names(sized[0])
+        for inst in self.instances:
+            self._check_fits(inst)
+        item_box = spaces.Box(0.0, 1.0, (self.max_items,), np.float32)
         self.observation_space = spaces.Dict({
-            "items": spaces.Box(-np.inf, np.inf, (max_items, self.n_features), np.float32),
-            "decided": box, "selected": box, "current": box, "valid": box,
+            "item_features": spaces.Box(-np.inf, np.inf, (self.max_items, len(self.feature_names)), np.float32),
+            "decided": item_box, "selected": item_box, "current": item_box, "valid": item_box,
+            "action_mask": spaces.Box(0, 1, (2,), np.int8),
         })
         self.action_space = spaces.Discrete(2)
-        self.instance = None
-        self.last_evaluation = None
+        self.instance: Instance | None = None
+        self.done = False
 
-    # subclasses: _generate(rng), _features(), _can_select(j), _evaluate(x)
-    def _pick(self):
-        if self.instances is None:
-            return self._generate(self.np_random)
-        if callable(self.instances):
-            return self.instances(self.np_random)
-        return self.instances[int(self.np_random.integers(len(self.instances)))]
+    # ------------------------------------------------------------------ subclass hooks
+    def _generate(self, rng: np.random.Generator) -> Instance:
+        raise NotImplementedError
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self.instance = (options or {}).get("instance") or self._pick()
-        if self.instance.n > self.max_items:
-            raise ValueError(f"instance {self.instance.name} has {self.instance.n} items > max_items {self.max_items}")
-        self.x = np.zeros(self.instance.n, dtype=np.int64)
-        self.step_index = 0
-        self._item_features = self._features()
-        return self._observation(), {"instance": self.instance.name}
+    def _feature_names(self, instance: Instance) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def _features(self) -> np.ndarray:
+        """``(n, n_features)`` float32 features of the current instance's items."""
+        raise NotImplementedError
+
+    def _selection_error(self) -> str | None:
+        """Why selecting the current item is illegal, or ``None`` when it is legal."""
+        return None
+
+    def _evaluate(self, x: np.ndarray) -> RobustEvaluation:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ public
+    @property
+    def illegal_penalty(self) -> float:
+        """Reward of a masked action under ``invalid_action="penalty"``: ``-1 * reward_scale``.
+
+        Robust revenues are never negative, so a capital-budgeting episode ended by a masked action
+        returns less than any complete one (the knapsack masks no selection)."""
+        return -self.reward_scale
 
     def action_masks(self) -> np.ndarray:
-        return np.array([True, self._can_select(self.step_index)])
+        """Legal actions ``[skip, select]``, bool ``(2,)`` (the hook MaskablePPO calls); all False once done."""
+        return self._mask().astype(bool)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        chosen = self._instance_option(options)
+        if chosen is not None:
+            instance = self._resolve(chosen)
+        elif self.generator is not None:
+            instance = self._resolve(self.generator(self.np_random))
+        else:
+            instance = self.instances[int(self.np_random.integers(len(self.instances)))]
+        self._check_fits(instance)
+        self.instance, self.done = instance, False
+        self.x = np.zeros(instance.n, dtype=np.int64)
+        self.step_index = 0
+        self._item_features = self._features()
+        obs = self._observation()
+        return obs, {"instance": instance.name, "action_mask": obs["action_mask"]}
 
     def step(self, action):
-        action = int(action)
-        if action == 1 and not self._can_select(self.step_index):
-            action = 0  # masked action: treated as skip
+        if self.instance is None:
+            raise ResetNeededError("call reset() before step()")
+        if self.done:
+            raise ResetNeededError("the episode is over; call reset()")
+        action = self._checked(action)
+        why = self._selection_error() if action == SELECT else None
+        illegal = why is not None
+        info: dict[str, Any] = {"illegal_action": illegal}
+        if illegal:
+            if self.invalid_action == "raise":
+                raise IllegalActionError(f"{why}; the legal action is {SKIP} (skip)")
+            if self.invalid_action == "penalty":
+                self.done = True
+                obs = self._observation()
+                info["action_mask"] = obs["action_mask"]
+                return obs, self.illegal_penalty, True, False, info
+            action = SKIP
         self.x[self.step_index] = action
         self.step_index += 1
-        terminated = self.step_index == self.instance.n
-        reward, info = 0.0, {}
-        if terminated:
-            self.last_evaluation = self._evaluate(self.x)
-            reward = float(self.last_evaluation.objective) / self.reward_scale
-            info = {"x": self.x.copy(), "evaluation": self.last_evaluation}
-        return self._observation(), reward, terminated, False, info
+        self.done = self.step_index == self.instance.n
+        reward = 0.0
+        if self.done:
+            evaluation = self._evaluate(self.x)
+            reward = float(evaluation.objective) * self.reward_scale
+            info.update(x=self.x.copy(), evaluation=evaluation)
+        obs = self._observation()
+        info["action_mask"] = obs["action_mask"]
+        return obs, reward, self.done, False, info
 
-    def _observation(self) -> dict:
+    # ------------------------------------------------------------------ internals
+    def _resolve(self, spec: InstanceSpec) -> Instance:
+        instance = resolve_instance(spec) if isinstance(spec, (str, os.PathLike)) else spec
+        if not isinstance(instance, self.instance_type):
+            what = getattr(instance, "name", None) or type(instance).__name__
+            raise ArgumentError(f"{what} is not a {self.problem} instance ({self.instance_type.__name__}); "
+                                "pass one, a bundled name or a file")
+        return instance
+
+    def _check_fits(self, instance: Instance) -> None:
+        if instance.n > self.max_items:
+            raise ArgumentError(f"instance {instance.name} has {instance.n} items > max_items {self.max_items}; "
+                                "pass a larger max_items")
+        names = self._feature_names(instance)
+        if names != self.feature_names:
+            raise ArgumentError(f"instance {instance.name} has item features {names}, the env was built for "
+                                f"{self.feature_names}")
+
+    @staticmethod
+    def _instance_option(options: Any) -> InstanceSpec | None:
+        """The ``"instance"`` reset option (None when absent); unknown keys and non-dicts raise."""
+        if options is None:
+            return None
+        if not isinstance(options, Mapping):
+            raise ArgumentError(f"reset options must be a dict (known keys: {', '.join(RESET_OPTIONS)}), "
+                                f"got {type(options).__name__}")
+        unknown = [key for key in options if key not in RESET_OPTIONS]
+        if unknown:
+            raise ArgumentError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; known: "
+                                f"{', '.join(RESET_OPTIONS)} (an instance, a bundled name or a file)")
+        return options.get("instance")
+
+    @staticmethod
+    def _checked(action: Any) -> int:
+        """The action as an int: an int, numpy integer or one-element integer array, 0 or 1."""
+        value = action.reshape(())[()] if isinstance(action, np.ndarray) and action.size == 1 else action
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise IllegalActionError(f"an action is the integer {SKIP} (skip) or {SELECT} (select) (int, numpy "
+                                     f"integer or one-element integer array), got {action!r} ({type(action).__name__})")
+        if value not in (SKIP, SELECT):
+            raise IllegalActionError(f"action {value} is out of range: {SKIP} (skip) or {SELECT} (select)")
+        return int(value)
+
+    def _mask(self) -> np.ndarray:
+        if self.done:
+            return np.zeros(2, dtype=np.int8)
+        return np.array([1, self._selection_error() is None], dtype=np.int8)
+
+    def _observation(self) -> dict[str, np.ndarray]:
         n, pad = self.instance.n, self.max_items
-        items = np.zeros((pad, self.n_features), np.float32)
-        items[:n] = self._item_features
+        features = np.zeros((pad, len(self.feature_names)), np.float32)
+        features[:n] = self._item_features
         decided, selected, current, valid = (np.zeros(pad, np.float32) for _ in range(4))
         decided[: self.step_index] = 1
         selected[:n] = self.x
-        if self.step_index < n:
+        if not self.done:
             current[self.step_index] = 1
         valid[:n] = 1
-        return {"items": items, "decided": decided, "selected": selected, "current": current, "valid": valid}
+        return {"item_features": features, "decided": decided, "selected": selected, "current": current,
+                "valid": valid, "action_mask": self._mask()}
 
 
 class RobustKnapsackEnv(_ItemByItemEnv):
     """cpgym/RobustKnapsack-v0: choose the first-stage items ``x`` of a two-stage robust knapsack.
 
-    ``instances``: a list of :class:`RobustKnapsackInstance`, a callable ``rng -> instance``, or
-    ``None`` (a fresh generated UN instance with ``n_items`` items per episode). Item features:
-    ``pbar, phat, t, c, f`` divided by the capacity, and ``Gamma / n``.
+    Args:
+        instance: a :class:`RobustKnapsackInstance`, a bundled name or file, or a list of them
+            (each reset draws one with the env's seeded RNG).
+        generator: ``callable(rng) -> instance`` called at each reset instead (default when
+            neither is given: a generated UN instance with ``n_items`` items).
+        instances: older name of both (a list or a callable); at most one of the three.
+        max_items: padding size (default: the largest listed instance, or the generator's first).
+        reward_mode: ``"exact"`` (certified robust value) or ``"sampled"`` (optimistic, cheap).
+        time_limit: seconds for the exact evaluation.
+        reward_scale: the terminal reward is the robust objective multiplied by it.
+        invalid_action: ``"raise"``, ``"mask"`` or ``"penalty"``; no selection is ever masked here.
+
+    Item features (``KNAPSACK_FEATURES``): ``pbar, phat, t, c, f`` divided by the capacity, and ``Gamma / n``.
     """
 
-    n_features = 6
+    instance_type = RobustKnapsackInstance
+    problem = "robust knapsack"
 
-    def __init__(self, instances: InstanceSource = None, max_items: int = 20, n_items: int = 10,
-                 reward_mode: str = "exact", time_limit: float = 10.0, reward_scale: float = 1000.0) -> None:
-        self.n_items = n_items
-        super().__init__(instances, max_items, reward_mode, time_limit, reward_scale)
+    def __init__(
+        self,
+        instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
+        generator: InstanceGenerator | None = None,
+        max_items: int | None = None,
+        n_items: int = 10,
+        reward_mode: str = "exact",
+        time_limit: float = 10.0,
+        reward_scale: float = 1e-3,
+        invalid_action: str = "raise",
+        *,
+        instances: Sequence[InstanceSpec] | InstanceGenerator | None = None,
+    ) -> None:
+        super().__init__(instance, generator, instances, max_items, n_items, reward_mode, time_limit, reward_scale,
+                         invalid_action)
 
-    def _generate(self, rng) -> RobustKnapsackInstance:
+    def _generate(self, rng: np.random.Generator) -> RobustKnapsackInstance:
         return generate_robust_knapsack(self.n_items, "UN", seed=int(rng.integers(2**31)))
+
+    def _feature_names(self, instance: Instance) -> tuple[str, ...]:
+        return KNAPSACK_FEATURES
 
     def _features(self) -> np.ndarray:
         inst = self.instance
-        cols = [inst.profit, inst.degradation, inst.repair_weight, inst.weight, inst.outsourcing]
-        data = np.stack(cols, axis=1) / max(1, inst.capacity)
+        columns = [inst.profit, inst.degradation, inst.repair_weight, inst.weight, inst.outsourcing]
+        data = np.stack(columns, axis=1) / max(1, inst.capacity)
         return np.hstack([data, np.full((inst.n, 1), inst.gamma / inst.n)]).astype(np.float32)
 
-    def _can_select(self, j: int) -> bool:
-        return j < self.instance.n  # every first-stage decision is feasible
-
-    def _evaluate(self, x):
+    def _evaluate(self, x: np.ndarray) -> RobustEvaluation:
         if self.reward_mode == "sampled":
             return sampled_knapsack(self.instance, x)
         return evaluate_knapsack(self.instance, x, time_limit=self.time_limit)
@@ -131,39 +300,58 @@ class RobustKnapsackEnv(_ItemByItemEnv):
 class CapitalBudgetingEnv(_ItemByItemEnv):
     """cpgym/CapitalBudgeting-v0: choose the projects ``x`` started now in robust capital budgeting.
 
-    ``instances``: a list of :class:`CapitalBudgetingInstance`, a callable, or ``None`` (a generated
-    instance with ``n_items`` projects per episode). Item features: ``cbar / B``, ``rbar / B``,
-    ``phi_i``, ``psi_i``, and the robust budget left ``(B - 1.5 cbar.x) / B`` (same on every row).
+    Arguments as :class:`RobustKnapsackEnv` (instances are :class:`CapitalBudgetingInstance`; the
+    default generator makes ``n_items`` projects with ``xi_dim = 4``; ``reward_scale`` default 1).
+    Selecting a project is masked when ``1.5 cbar.x <= B`` would break. Item features: ``cbar / B``,
+    ``rbar / B``, ``phi_1..phi_d``, ``psi_1..psi_d`` and the robust budget left ``(B - 1.5 cbar.x) / B``
+    (the same on every row); all instances of an env share ``d = xi_dim``.
     """
 
-    n_features = 11
+    instance_type = CapitalBudgetingInstance
+    problem = "capital budgeting"
 
-    def __init__(self, instances: InstanceSource = None, max_items: int = 20, n_items: int = 10,
-                 reward_mode: str = "exact", time_limit: float = 10.0, reward_scale: float = 1.0) -> None:
-        self.n_items = n_items
-        super().__init__(instances, max_items, reward_mode, time_limit, reward_scale)
+    def __init__(
+        self,
+        instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
+        generator: InstanceGenerator | None = None,
+        max_items: int | None = None,
+        n_items: int = 10,
+        reward_mode: str = "exact",
+        time_limit: float = 10.0,
+        reward_scale: float = 1.0,
+        invalid_action: str = "raise",
+        *,
+        instances: Sequence[InstanceSpec] | InstanceGenerator | None = None,
+    ) -> None:
+        super().__init__(instance, generator, instances, max_items, n_items, reward_mode, time_limit, reward_scale,
+                         invalid_action)
 
-    def _generate(self, rng) -> CapitalBudgetingInstance:
+    def _generate(self, rng: np.random.Generator) -> CapitalBudgetingInstance:
         return generate_capital_budgeting(self.n_items, seed=int(rng.integers(2**31)))
+
+    def _feature_names(self, instance: Instance) -> tuple[str, ...]:
+        dims = range(1, instance.xi_dim + 1)
+        return ("cost", "revenue", *(f"phi_{k}" for k in dims), *(f"psi_{k}" for k in dims), "budget_left")
 
     def _features(self) -> np.ndarray:
         inst = self.instance
-        scale = inst.budget
-        return np.hstack([inst.cost[:, None] / scale, inst.revenue[:, None] / scale, inst.phi, inst.psi,
+        return np.hstack([inst.cost[:, None] / inst.budget, inst.revenue[:, None] / inst.budget, inst.phi, inst.psi,
                           np.ones((inst.n, 1))]).astype(np.float32)
 
-    def _observation(self) -> dict:
+    def _observation(self) -> dict[str, np.ndarray]:
         self._item_features[:, -1] = 1 - 1.5 * float(np.dot(self.instance.cost, self.x)) / self.instance.budget
         return super()._observation()
 
-    def _can_select(self, j: int) -> bool:
-        if j >= self.instance.n:
-            return False
+    def _selection_error(self) -> str | None:
+        inst, j = self.instance, self.step_index
         x = self.x.copy()
         x[j] = 1
-        return self.instance.robust_feasible(x)
+        if inst.robust_feasible(x):
+            return None
+        return (f"selecting project {j} breaks the robust budget: 1.5 cbar.x = {1.5 * np.dot(inst.cost, x):.6g} "
+                f"> B = {inst.budget:g}")
 
-    def _evaluate(self, x):
+    def _evaluate(self, x: np.ndarray) -> RobustEvaluation:
         if self.reward_mode == "sampled":
             return sampled_capital_budgeting(self.instance, x, scenarios=np.zeros((0, self.instance.xi_dim)),
                                              n_samples=1000)
