@@ -8,7 +8,7 @@ the modes and the rewards are documented in ``docs/jobshop_env.md``; the simulat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
+from cpgym.envs.checks import INVALID_ACTIONS, instance_option, integer_action
 from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.generators import uniform
@@ -46,8 +47,6 @@ FLAT_FEATURES = (
 )
 REWARDS = ("dense", "sparse")
 OBSERVATIONS = ("graph", "flat")
-INVALID_ACTIONS = ("raise", "mask", "penalty")  # what an illegal (in-space) action does
-RESET_OPTIONS = ("instance",)
 InstanceSpec = JobShopInstance | str
 
 
@@ -379,31 +378,12 @@ class JobShopEnv(gym.Env):
         return "\n".join(lines) + "\n"
 
     def _job_of(self, action: Any) -> int:
-        """The job an action names: an int, numpy integer or one-element integer array in the action space."""
-        value = action.reshape(())[()] if isinstance(action, np.ndarray) and action.size == 1 else action
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise IllegalActionError(
-                f"an action must be an integer job index (int, numpy integer or one-element integer array), "
-                f"got {action!r} ({type(action).__name__})"
-            )
-        job = int(value)
-        if not 0 <= job < self.max_jobs:
-            raise IllegalActionError(f"action {job} is outside the action space Discrete({self.max_jobs})")
-        return job
+        """The job an action names (see :func:`cpgym.envs.checks.integer_action`)."""
+        return integer_action(action, self.max_jobs, "an integer job index")
 
     @staticmethod
     def _instance_option(options: Any) -> Any:
-        """The ``"instance"`` reset option, unchecked (None when absent); unknown keys and non-dicts raise."""
-        if options is None:
-            return None
-        if not isinstance(options, Mapping):
-            raise ArgumentError(f"reset options must be a dict (known keys: {', '.join(RESET_OPTIONS)}), "
-                                f"got {type(options).__name__}")
-        unknown = [key for key in options if key not in RESET_OPTIONS]
-        if unknown:
-            raise ArgumentError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; known: "
-                                f"{', '.join(RESET_OPTIONS)} (a JobShopInstance or a bundled instance name)")
-        return options.get("instance")
+        return instance_option(options, "a JobShopInstance or a bundled instance name")
 
     def _check_fits(self, instance: JobShopInstance) -> None:
         if instance.n_jobs > self.max_jobs or instance.n_machines > self.max_machines:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +21,7 @@ from gymnasium import spaces
 from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
 from cpgym.cp_models.robust.common import RobustEvaluation
 from cpgym.cp_models.robust.knapsack import evaluate_knapsack, sampled_knapsack
+from cpgym.envs.checks import INVALID_ACTIONS, instance_option, integer_action
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, generate_capital_budgeting
 from cpgym.instances.resolve import resolve_instance
@@ -30,8 +31,6 @@ __all__ = ["INVALID_ACTIONS", "KNAPSACK_FEATURES", "REWARD_MODES", "CapitalBudge
 
 SKIP, SELECT = 0, 1
 REWARD_MODES = ("exact", "sampled")
-INVALID_ACTIONS = ("raise", "mask", "penalty")  # what a masked (in-space, illegal) action does, as in JobShop-v0
-RESET_OPTIONS = ("instance",)
 KNAPSACK_FEATURES = ("profit", "degradation", "repair_weight", "weight", "outsourcing", "gamma")
 
 Instance = RobustKnapsackInstance | CapitalBudgetingInstance
@@ -200,28 +199,12 @@ class _ItemByItemEnv(gym.Env):
 
     @staticmethod
     def _instance_option(options: Any) -> InstanceSpec | None:
-        """The ``"instance"`` reset option (None when absent); unknown keys and non-dicts raise."""
-        if options is None:
-            return None
-        if not isinstance(options, Mapping):
-            raise ArgumentError(f"reset options must be a dict (known keys: {', '.join(RESET_OPTIONS)}), "
-                                f"got {type(options).__name__}")
-        unknown = [key for key in options if key not in RESET_OPTIONS]
-        if unknown:
-            raise ArgumentError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; known: "
-                                f"{', '.join(RESET_OPTIONS)} (an instance, a bundled name or a file)")
-        return options.get("instance")
+        return instance_option(options, "an instance, a bundled name or a file")
 
     @staticmethod
     def _checked(action: Any) -> int:
-        """The action as an int: an int, numpy integer or one-element integer array, 0 or 1."""
-        value = action.reshape(())[()] if isinstance(action, np.ndarray) and action.size == 1 else action
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise IllegalActionError(f"an action is the integer {SKIP} (skip) or {SELECT} (select) (int, numpy "
-                                     f"integer or one-element integer array), got {action!r} ({type(action).__name__})")
-        if value not in (SKIP, SELECT):
-            raise IllegalActionError(f"action {value} is out of range: {SKIP} (skip) or {SELECT} (select)")
-        return int(value)
+        """The action as an int: 0 (skip) or 1 (select)."""
+        return integer_action(action, 2, f"the integer {SKIP} (skip) or {SELECT} (select)")
 
     def _mask(self) -> np.ndarray:
         if self.done:
