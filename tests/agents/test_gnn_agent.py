@@ -207,3 +207,10 @@ def test_interpolated_agent_lies_between_its_endpoints(env6, tmp_path):
         interpolate_agents(first, other, 0.5)
     with pytest.raises(ArgumentError, match=r"interpolation weight must be in \[0, 1\]"):
         interpolate_agents(first, second, 1.5)
+
+
+def test_decoding_leaves_the_agents_env_settings_untouched():
+    agent = load_agent()
+    before = dict(agent.env_kwargs)
+    solve_with_agent(agent, uniform(4, 3, seed=0), mode="active")
+    assert agent.env_kwargs == before  # an override or the instance must not stick to a cached agent

@@ -64,7 +64,7 @@ def decode_with_agent(
     time_limit: float | None = None,
 ) -> tuple[Schedule, list[int]]:
     """:func:`solve_with_agent` that also returns the env actions of the best rollout (to replay it)."""
-    policy, kwargs = (agent.policy, agent.env_kwargs) if isinstance(agent, GNNAgent) else (agent, {})
+    policy, kwargs = (agent.policy, dict(agent.env_kwargs)) if isinstance(agent, GNNAgent) else (agent, {})
     kwargs.update(env_kwargs or {})
     if mode is not None:
         kwargs["mode"] = mode
