@@ -8,6 +8,7 @@ the modes and the rewards are documented in ``docs/jobshop_env.md``; the simulat
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,8 @@ from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.generators import uniform
 from cpgym.instances.jobshop import JobShopInstance
-from cpgym.instances.library import load
+from cpgym.instances.problems import problem_of
+from cpgym.instances.resolve import resolve_instance
 from cpgym.instances.schedule import Schedule
 
 __all__ = ["GRAPH_FEATURES", "FLAT_FEATURES", "INVALID_ACTIONS", "IllegalActionError", "JobShopEnv",
@@ -88,9 +90,13 @@ class MixedSizeGenerator:
 def _resolve(spec: InstanceSpec) -> JobShopInstance:
     if isinstance(spec, JobShopInstance):
         return spec
-    if isinstance(spec, str):
-        return load(spec)
-    raise ArgumentError(f"an instance must be a JobShopInstance or a bundled name, got {type(spec).__name__} {spec!r}")
+    if isinstance(spec, (str, os.PathLike)):
+        instance = resolve_instance(spec)
+        if isinstance(instance, JobShopInstance):
+            return instance
+        raise ArgumentError(f"{spec} is a {problem_of(instance).title} instance, not a job-shop one")
+    raise ArgumentError(f"an instance must be a JobShopInstance, a bundled name or a file, got "
+                        f"{type(spec).__name__} {spec!r}")
 
 
 class _Static:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
-from cpgym.evaluation.report import SummaryRecord, group_key
+
+class GapRecord(Protocol):
+    """What a chart needs of a summary record (e.g. :class:`cpgym.evaluation.report.SummaryRecord`)."""
+
+    dataset: str
+    group: str
+    method: str
+    mean_gap: float | None
 
 
-def plot_gaps(summary: list[SummaryRecord], out: str | Path) -> list[Path]:
+def plot_gaps(summary: Sequence[GapRecord], out: str | Path) -> list[Path]:
     """Write ``gaps_DATASET.png`` under ``out`` for every dataset with a gap: mean gap per size group
-    and method. Returns the paths written."""
+    and method, groups in the order of ``summary``. Returns the paths written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,7 +30,7 @@ def plot_gaps(summary: list[SummaryRecord], out: str | Path) -> list[Path]:
         records = [s for s in summary if s.dataset == dataset and s.mean_gap is not None]
         if not records:
             continue
-        groups = sorted({s.group for s in records}, key=group_key)
+        groups = list(dict.fromkeys(s.group for s in records))  # the summary's order (sizes ascending)
         methods = sorted({s.method for s in records})
         width = 0.8 / len(methods)
         fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(groups) * max(1, len(methods) / 3)), 4))

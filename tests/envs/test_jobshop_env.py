@@ -338,7 +338,7 @@ def test_bad_reset_options_and_arguments_raise_cpgym_errors():
         env.reset(options={"instanse": "ft06"})
     with pytest.raises(ArgumentError, match="reset options must be a dict"):
         env.reset(options="ft06")
-    with pytest.raises(ArgumentError, match="JobShopInstance or a bundled name, got int 3"):
+    with pytest.raises(ArgumentError, match="JobShopInstance, a bundled name or a file, got int 3"):
         env.reset(options={"instance": 3})
     with pytest.raises(UnknownInstanceError, match="unknown instance 'nope'"):
         env.reset(options={"instance": "nope"})
@@ -387,3 +387,17 @@ def test_rgb_array_frames_draw_the_partial_schedule():
     assert all(f.dtype == np.uint8 and f.shape == frames[0].shape and f.shape[2] == 3 for f in frames)
     assert pixels(frames[0], 0) == pixels(frames[0], 1) == 0  # an empty schedule draws no bar
     assert [(pixels(f, 0) > 100, pixels(f, 1) > 100) for f in frames] == [(False, False), (True, False), (True, True)]
+
+
+def test_instance_may_be_a_file_of_any_layout(tmp_path):
+    from cpgym.instances import format_taillard
+
+    path = tmp_path / "mine.txt"
+    path.write_text(format_taillard([load("ta01")]))
+    env = JobShopEnv(instance=path)
+    env.reset(seed=0)
+    assert env.instance.name == "ta01" and env.instance.upper_bound == 1231  # bundled content, current bounds
+    knapsack = tmp_path / "k.txt"
+    knapsack.write_text("2 10 1\n5 1 1 3 2\n4 2 1 4 1\n")
+    with pytest.raises(ArgumentError, match="robust knapsack.*not a job-shop one"):
+        JobShopEnv(instance=str(knapsack))

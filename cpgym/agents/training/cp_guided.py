@@ -32,7 +32,7 @@ The policy's only problem knowledge is the CP-SAT encoding, used as a teacher. O
 (``settings.json``, ``validation.json``, ``best.pt``, ``last.pt``, ``tb/``), resume and ``init_from``
 are those of MaskablePPO (:class:`~cpgym.agents.training.run_folder.RunFolder`); checkpoints load
 with :func:`~cpgym.agents.gnn.checkpoint.load_agent` and decode with
-:func:`~cpgym.agents.gnn.decoding.solve_with_agent`. Details and measurements: ``docs/cp_guided.md``.
+:func:`~cpgym.agents.gnn.decoding.solve_with_agent`. Details: ``docs/cp_guided.md``; measurements: ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
