@@ -161,3 +161,7 @@ def check_seconds(value: float, name: str = "time limit") -> float:
 
 class ResetNeededError(IllegalActionError, RuntimeError):
     """An environment used before ``reset()`` or after its episode ended."""
+
+
+class MissingFileError(CpgymError, FileNotFoundError):
+    """A file the user named (a model, ...) that does not exist; the message says what is available."""

@@ -7,8 +7,10 @@ Example::
 
 Outputs under ``--out``: ``results.csv`` (one row per instance x method, written as results
 arrive), ``solutions/*.json`` (every validated schedule), ``summary.md`` (tables per dataset
-and size group), ``gaps_*.png`` (gap charts), ``config.json`` and, with ``--gantt INSTANCE``,
-Gantt charts. Rerunning with the same ``--out`` skips finished rows. From Python: ``cpgym.evaluate``.
+and size group), ``gaps_*.png`` (gap charts), ``config.json`` (settings, every dataset and method,
+instance fingerprints), ``.lock`` (held while a run writes the folder) and, with ``--gantt INSTANCE``,
+Gantt charts. Rerunning with the same ``--out`` skips finished rows and retries failed ones (status
+``error``); the exit code is 1 when a task of this run failed, 0 otherwise. From Python: ``cpgym.evaluate``.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``cpgym evaluate ARGV``; 0 when done. User mistakes raise :class:`cpgym.errors.CpgymError` for
-    ``cpgym``'s dispatcher to report; with ``argv`` None (run as a script) this is ``cpgym evaluate
-    SYS.ARGV``, reported by that dispatcher."""
+    """``cpgym evaluate ARGV``; 0 when done, 1 when a task of this run failed. User mistakes raise
+    :class:`cpgym.errors.CpgymError` for ``cpgym``'s dispatcher to report; with ``argv`` None (run as a
+    script) this is ``cpgym evaluate SYS.ARGV``, reported by that dispatcher."""
     if argv is None:
         from cpgym.cli.main import main as cpgym_main
 
@@ -66,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(result.markdown())
         print(f"results in {result.out}/ (results.csv, summary.md, solutions/)")
+    if result.failed:
+        print(f"{len(result.failed)} task(s) failed (status error, see the error column of {result.out}/results.csv); "
+              "rerun with the same --out to retry them", file=sys.stderr)
+        return 1
     return 0
 
 

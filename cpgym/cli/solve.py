@@ -3,7 +3,8 @@
 The instance is a bundled name or a file (``--index N`` picks one of a file holding several). The
 method is an evaluator spec (see :mod:`cpgym.evaluation.methods`); ``--time-limit`` fills in the
 seconds of the methods that take them (``cpsat`` -> ``cpsat:T``). Every solution is checked by the
-problem registry, and the printed objective is the checked one, never the method's claim.
+problem registry, and the printed objective is the checked one, never the method's claim. A method's
+details (CCG's ``iterations`` and ``n_scenarios``) follow the common fields.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def gantt_path(text: str | None, problem: Problem) -> Path | None:
 
 def _record(instance: Any, problem: Problem, method: str, result: MethodResult, checked: Check | None,
             wall: float) -> dict:
-    """The printed fields; the objective is the checked one (None without a valid solution)."""
+    """The printed fields; the objective is the checked one (None without a valid solution). The method's
+    details follow, except those named like a printed field."""
     valid = checked is not None and checked.ok
     best = problem.best_known(instance)[0]
     objective = checked.objective if valid else None
@@ -131,12 +133,14 @@ def _record(instance: Any, problem: Problem, method: str, result: MethodResult, 
         "gap_percent": None if gap is None else round(gap, 3) + 0.0,  # + 0.0: no -0.0
         "wall_time": round(wall, 3),
     }
+    names = FIELD_NAMES[problem.sense]
+    record = {names.get(key, key): value for key, value in record.items() if names.get(key, key) is not None}
+    record.update((key, value) for key, value in result.details.items() if key not in record)
     if valid:
         record[problem.solution_field] = result.solution
     elif checked is not None:
         record["violations"] = checked.violations[:5]
-    names = FIELD_NAMES[problem.sense]
-    return {names.get(key, key): value for key, value in record.items() if names.get(key, key) is not None}
+    return record
 
 
 def run(args: argparse.Namespace) -> int:

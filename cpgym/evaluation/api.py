@@ -10,13 +10,14 @@ import json
 import os
 import pickle
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpgym.errors import ArgumentError, Status, check_seconds
 from cpgym.evaluation import datasets as dataset_specs
 from cpgym.evaluation import report
+from cpgym.evaluation.datasets import Item
 from cpgym.evaluation.methods import Method, Settings, default_methods, method_name, problems_of, solver_of
 from cpgym.evaluation.report import SummaryRecord
 from cpgym.evaluation.results import ResultRow, ResultStore
@@ -24,16 +25,20 @@ from cpgym.evaluation.runner import Task, run_tasks
 from cpgym.instances import JobShopInstance, problem_of
 from cpgym.parallel import BACKENDS
 
+SETTINGS = ("threads", "seed", "eval_time_limit")  # what a resumed folder must share with the run
+
 
 @dataclass(frozen=True)
 class EvaluationResult:
     """What :func:`evaluate` returns: every row (those of an earlier run in the same ``out`` folder
-    included, in the order of ``results.csv``), the summary records behind ``summary.md``, and the
-    output folder (None for an in-memory evaluation)."""
+    included, in the order of ``results.csv``), the summary records behind ``summary.md``, the
+    output folder (None for an in-memory evaluation), and ``failed``: the rows of tasks of this call
+    whose method raised (status ``error``; a later call with the same ``out`` retries them)."""
 
     rows: list[ResultRow]
     summary: list[SummaryRecord]
     out: Path | None
+    failed: list[ResultRow] = field(default_factory=list)
 
     def markdown(self) -> str:
         """The summary as Markdown tables (the text of ``summary.md``)."""
@@ -66,6 +71,12 @@ def evaluate(
     ``workers`` tasks run at once (``backend`` ``"local"`` or ``"ray"``, at ``address``), each with
     ``threads`` CPU threads (default: cores // workers) and ``seed``; ``eval_time_limit``: seconds of
     the exact robust evaluation of a decision; ``progress``: show a progress bar.
+
+    A failing method does not raise: its rows have status ``error`` and are listed in ``failed``.
+    Raises :class:`~cpgym.errors.ArgumentError`, before any task runs, for an ``out`` folder that
+    cannot be created or that another evaluation is writing, for two different instances with one
+    name (or two tasks whose solution files would collide), and for resuming ``out`` with other
+    ``threads``, ``seed`` or ``eval_time_limit`` than its rows were computed with.
     """
     dataset_list = _listed(dataset_specs.DEFAULT_DATASETS if datasets is None else datasets, "datasets")
     method_list = _listed(default_methods() if methods is None else methods, "methods")
@@ -82,32 +93,64 @@ def evaluate(
     if gantt is not None and out is None:
         raise ArgumentError("gantt charts are files: pass an output folder (out=...)")
     gantt_instance = None if gantt is None else _gantt_instance(gantt)
-    items = dataset_specs.resolve_all(dataset_list)
+    with ResultStore(out) as store:
+        items = dataset_specs.resolve_all(dataset_list)
+        pairs = [(item, name, method) for item in items for name, method in zip(names, method_list)
+                 if problem_of(item.instance).name in applies[name]]
+        store.check_solution_paths((item.instance.name, name) for item, name, _ in pairs)
+        if store.out is not None:
+            _resume_config(store, items, {"datasets": dataset_list, "methods": names, "workers": workers,
+                                          "threads": settings.threads, "seed": seed,
+                                          "eval_time_limit": settings.eval_time_limit, "backend": backend})
+        done = store.done()
+        tasks = [Task(item, method, settings) for item, name, method in pairs if (item.instance.name, name) not in done]
+        failed = _run(tasks, store, workers, backend, address, progress) if tasks else []
+        summary = report.summarise(store.rows)
+        if store.out is not None:
+            (store.out / "summary.md").write_text(report.markdown(summary))
+            if plots:
+                from cpgym.plot.gaps import plot_gaps
 
-    store = ResultStore(out)
-    if store.out is not None:
-        config = {"datasets": ",".join(dataset_list), "methods": names, "workers": workers,
-                  "threads": settings.threads, "seed": seed, "backend": backend}
-        (store.out / "config.json").write_text(json.dumps(config, indent=1))
-    done = store.done()
-    tasks = [
-        Task(item, method, settings)
-        for item in items
-        for name, method in zip(names, method_list)
-        if problem_of(item.instance).name in applies[name] and (item.instance.name, name) not in done
-    ]
-    if tasks:
-        _run(tasks, store, workers, backend, address, progress)
-    summary = report.summarise(store.rows)
-    if store.out is not None:
-        (store.out / "summary.md").write_text(report.markdown(summary))
-        if plots:
-            from cpgym.plot.gaps import plot_gaps
+                plot_gaps(summary, store.out)
+            if gantt_instance is not None:
+                _gantts(store, gantt_instance)
+    return EvaluationResult(rows=store.rows, summary=summary, out=store.out, failed=failed)
 
-            plot_gaps(summary, store.out)
-        if gantt_instance is not None:
-            _gantts(store, gantt_instance)
-    return EvaluationResult(rows=list(store.rows), summary=summary, out=store.out)
+
+def _resume_config(store: ResultStore, items: list[Item], run: dict) -> None:
+    """Check this run's configuration ``run`` against the folder's ``config.json`` and write their union.
+
+    The :data:`SETTINGS` must equal the folder's once it holds rows, and every instance already
+    evaluated must have the data it had (same fingerprint); this run's ``datasets`` and ``methods``
+    join the folder's; ``workers`` and ``backend`` are the latest run's (they do not change results).
+    Keys an older folder lacks are not checked.
+    """
+    folder = store.read_json("config.json")
+    if store.rows:
+        differ = [f"{key}={run[key]!r} here, {folder[key]!r} in the folder" for key in SETTINGS
+                  if key in folder and folder[key] != run[key]]
+        if differ:
+            raise ArgumentError(f"{store.out} holds results computed with other settings ({'; '.join(differ)}); "
+                                "resume with the folder's settings or use another output folder")
+    fingerprints = dict(folder.get("instances", {}))
+    evaluated = {row.instance for row in store.rows}
+    for item in items:
+        name = item.instance.name
+        if name in evaluated and fingerprints.get(name, item.fingerprint) != item.fingerprint:
+            raise ArgumentError(
+                f"instance {name!r} of dataset {item.dataset!r} has other data than the instance {name!r} already "
+                f"evaluated in {store.out}; results are keyed by instance name, so rename it or use another "
+                "output folder"
+            )
+        fingerprints[name] = item.fingerprint
+    datasets = ",".join(_union(folder.get("datasets", "").split(","), run["datasets"]))
+    methods = _union(folder.get("methods", []), run["methods"])
+    store.write_json("config.json", run | {"datasets": datasets, "methods": methods, "instances": fingerprints})
+
+
+def _union(first: Iterable[str], second: Iterable[str]) -> list[str]:
+    """The non-empty entries of both, each once, in order."""
+    return [entry for entry in dict.fromkeys([*first, *second]) if entry]
 
 
 def _listed(values: str | Sequence[Method], what: str) -> list[Method]:
@@ -140,16 +183,21 @@ def _check_resources(methods: list[Method], workers: int, threads: int | None, b
 
 
 def _run(tasks: list[Task], store: ResultStore, workers: int, backend: str, address: str | None,
-         progress: bool) -> None:
+         progress: bool) -> list[ResultRow]:
+    """Run ``tasks`` into ``store``; the rows of those whose method raised."""
     from tqdm import tqdm
 
+    failed = []
     with tqdm(total=len(tasks), desc="evaluate", unit="task", disable=not progress) as bar:
         for row, solution in run_tasks(tasks, workers, backend, address):
             store.add(row, solution)
             if row.status in (Status.INVALID, Status.ERROR):
                 tqdm.write(f"!! {row.instance} / {row.method}: {row.status}: {row.error}", file=sys.stderr)
+            if row.status == Status.ERROR:
+                failed.append(row)
             bar.set_postfix_str(f"{row.instance} {row.method} {'' if row.objective is None else row.objective}")
             bar.update()
+    return failed
 
 
 def _gantt_instance(spec: str) -> JobShopInstance:

@@ -13,11 +13,17 @@ A spec is one of:
   class and h, e.g. ``UN-h40``), ``rkp:UN`` (one correlation class), ``cb`` (the 250 capital
   budgeting instances, grouped by size ``n10``..``n50``), ``cb:n20``, or one ``RKP_...`` /
   ``CB_...`` name.
+
+Results are keyed by instance name, so :func:`resolve_all` keeps one item per name: a repeat of the
+same instance (same name and data, e.g. ``ta01`` and ``ta``) is dropped, and two different
+instances with one name (``a/x.txt`` and ``b/x.txt``) stop the evaluation before any work.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cpgym.errors import ArgumentError, UnknownDatasetError
@@ -35,6 +41,12 @@ class Item:
     dataset: str
     group: str
     instance: object
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the instance's data (its problem's default file layout): equal for the same instance."""
+        write = next(iter(problem_of(self.instance).layouts.values()))
+        return hashlib.sha256(write(self.instance).encode()).hexdigest()[:16]
 
 
 def _generated(spec: str) -> list[Item]:
@@ -87,11 +99,23 @@ def resolve(spec: str) -> list[Item]:
 
 
 def resolve_all(specs: list[str]) -> list[Item]:
-    """Expand several specs, dropping repeats of the same instance name."""
-    seen, items = set(), []
+    """Expand several specs, dropping repeats of the same instance; :class:`ArgumentError` for two
+    different instances with one name."""
+    first: dict[str, tuple[str, Item]] = {}
     for spec in specs:
         for item in resolve(spec):
-            if item.instance.name not in seen:
-                seen.add(item.instance.name)
-                items.append(item)
-    return items
+            name = item.instance.name
+            earlier_spec, earlier = first.setdefault(name, (spec, item))
+            if earlier is not item and earlier.fingerprint != item.fingerprint:
+                raise ArgumentError(
+                    f"two different instances are named {name!r}: {_origin(earlier_spec, earlier)} and "
+                    f"{_origin(spec, item)}; results are keyed by instance name, so rename one of them or "
+                    "evaluate them into separate output folders"
+                )
+    return [item for _, item in first.values()]
+
+
+def _origin(spec: str, item: Item) -> str:
+    """Where an item comes from: its file when known, and the dataset spec."""
+    source = getattr(item.instance, "metadata", {}).get("source")
+    return f"{source} (dataset {spec!r})" if source else f"one from dataset {spec!r}"

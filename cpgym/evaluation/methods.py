@@ -8,13 +8,15 @@ Specs: ``NAME`` or ``NAME:ARG``.
 * ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default; PATH may also name another
   shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
-  sampled rollouts as fit in 10 s (the greedy one included);
+  sampled rollouts as fit in 10 s (the greedy one included); a model file that does not exist raises
+  :class:`~cpgym.errors.MissingFileError` (naming the shipped models) when the spec is built;
 * ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
   whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS`` (with
   under max(1 s, 5 %) left after ``H``, CP-SAT is skipped: loading a large model alone takes that);
 * robust optimization (``rkp``, ``cb``): ``ccg:SECONDS`` (column-and-constraint generation with
   exact second stages), ``neur2ro[:SECONDS]`` (Neur2RO with the shipped value network),
-  ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10).
+  ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10; an
+  instance without one raises :class:`~cpgym.errors.ArgumentError`).
 
 Adding a method is one function decorated with :func:`register`; the evaluator pairs each
 method only with instances of the problems it declares. A method may also be a Python callable
@@ -30,30 +32,33 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cpgym.errors import ArgumentError, Status, UnknownMethodError, check_seconds
+from cpgym.errors import ArgumentError, MissingFileError, Status, UnknownMethodError, check_seconds
 from cpgym.instances import JobShopInstance
 from cpgym.instances.problems import get_problem, problems
 
 
 @dataclass
 class MethodResult:
-    """A method's answer (validated by the runner), its status, and its own bound if any.
+    """A method's answer (validated by the runner), its status, its own bound if any, and details.
 
     ``solution``: start times ``(n_jobs, n_machines)`` for job shop, the first-stage decision
     ``x`` for robust optimization; None when the method found nothing. ``status``: a
     :class:`~cpgym.errors.Status` value (or the method's own word), stored in results.csv.
+    ``details``: method-specific numbers (CCG's ``iterations`` and ``n_scenarios``), printed by
+    ``cpgym solve``; not stored by the evaluator.
     """
 
     solution: np.ndarray | None
     status: str
     bound: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ Factory = Callable[[str | None], Solver]
 Method = str | Callable[[Any, Settings], Any]  # a method spec, or a callable returning a solution or a MethodResult
 JSSP = ("jssp",)
 DEFAULT_RULES = "spt,mwkr,mopnr,fdd_mwkr"
+CCG_DETAILS = ("iterations", "n_scenarios")  # the fields of CCG's result reported as MethodResult.details
 MIN_CPSAT_SECONDS = 1.0  # a warm start with less time left than this returns the heuristic's schedule
 _REGISTRY: dict[str, tuple[Factory, tuple[str, ...]]] = {}
 
@@ -100,7 +106,8 @@ def ccg(arg: str | None) -> Solver:
         from cpgym.cp_models.robust.ccg import solve_ccg
 
         result = solve_ccg(instance, time_limit=time_limit)
-        return MethodResult(result.x, result.status, result.bound)
+        details = {key: value for key, value in result.as_dict().items() if key in CCG_DETAILS}
+        return MethodResult(result.x, result.status, result.bound, details)
 
     return solve
 
@@ -128,9 +135,13 @@ def kadapt(arg: str | None) -> Solver:
     def solve(instance, settings: Settings) -> MethodResult:
         from cpgym.instances.capital_budgeting import k_adaptability_results
 
-        decisions = [r.x for r in k_adaptability_results(instance.name) if r.K == k]
+        results = k_adaptability_results(instance.name)
+        decisions = [r.x for r in results if r.K == k]
         if not decisions:
-            raise ValueError(f"no K={k} k-adaptability result for {instance.name}")
+            known = ", ".join(str(K) for K in sorted({r.K for r in results}))
+            has = f"them for K = {known} only" if known else "none"
+            raise ArgumentError(f"kadapt:{k} replays the literature's K-adaptability decisions, which exist only for "
+                                f"the bundled capital budgeting instances; {instance.name} has {has}")
         return MethodResult(np.asarray(decisions[0]), Status.LITERATURE)
 
     return solve
@@ -168,33 +179,42 @@ def _rule(name: str) -> Factory:
     return factory
 
 
+def _model_file(arg: str | None) -> Path:
+    """The model file of ``gnn[:PATH]``: PATH, the file name of a shipped model, or (None) the shipped
+    job-shop model; :class:`MissingFileError` naming the shipped models when there is no such file."""
+    from cpgym.agents.shipped import SHIPPED_JOBSHOP_MODEL, model_path, models_dir
+
+    path = models_dir() / SHIPPED_JOBSHOP_MODEL if arg is None else model_path(arg)
+    if not path.is_file():
+        shipped = ", ".join(sorted(p.name for p in models_dir().glob("jssp_*.pt"))) or "none"
+        raise MissingFileError(
+            f"model file {arg or SHIPPED_JOBSHOP_MODEL!r} not found (neither a file nor a shipped model); shipped "
+            f"job-shop models: {shipped} (gnn:NAME picks one, gnn:PATH loads a file)"
+        )
+    return path
+
+
 @cache
-def _load_agent(path: str | None, threads: int):
+def _load_agent(path: Path, threads: int):
     import torch
 
     from cpgym.agents.gnn.checkpoint import load_agent
-    from cpgym.agents.shipped import shipped_model_path
 
-    if path is None:
-        path = shipped_model_path()
-        if path is None:
-            raise FileNotFoundError("cpgym ships no GNN model; pass one as gnn:PATH")
-    elif not Path(path).exists() and shipped_model_path(path) is not None:
-        path = shipped_model_path(path)  # a shipped model by file name, e.g. gnn:jssp_gnn_ppo_10x10.pt
     torch.set_num_threads(threads)
     return load_agent(path, device="cpu")
 
 
 def _gnn(samples: int, time_limit: float | None = None) -> Factory:
     def factory(arg: str | None) -> Solver:
+        path = _model_file(arg)
         from cpgym.agents.gnn.decoding import solve_with_agent
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
-            agent = _load_agent(arg, settings.threads)
+            agent = _load_agent(path, settings.threads)
             schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit)
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
-        solve.prepare = lambda settings: _load_agent(arg, settings.threads)
+        solve.prepare = lambda settings: _load_agent(path, settings.threads)
         return solve
 
     return factory

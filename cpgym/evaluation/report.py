@@ -3,7 +3,9 @@
 Gaps are to the best-known objective (job shop: the best-known upper bound of the bundled
 table; robust knapsack: branch-and-price; capital budgeting: the best k-adaptability result);
 for instances without one (generated sets) they are to the best objective any evaluated method
-found, and the table says so. Gaps are positive when worse, whatever the objective sense.
+found, and the table says so. Gaps are positive when worse, whatever the objective sense. A gap
+to a reference of 0 (an instance of zero durations) is 0 when the objective is 0 too, and undefined
+(None, shown as —) otherwise; undefined gaps are left out of the means.
 Rows whose solution failed validation are never counted. Gap charts: :mod:`cpgym.plot.gaps`.
 """
 
@@ -39,9 +41,12 @@ class SummaryRecord:
 
 
 def gap_percent(objective: float | None, reference: float | None, sense: str) -> float | None:
-    """Relative gap (%) to a reference, positive when worse than the reference."""
-    if objective is None or reference in (None, 0):
+    """Relative gap (%) to a reference, positive when worse than the reference; None without an
+    objective or a reference, and for a reference of 0 that the objective misses."""
+    if objective is None or reference is None:
         return None
+    if reference == 0:
+        return 0.0 if objective == 0 else None
     difference = objective - reference if sense == "min" else reference - objective
     return 100.0 * difference / abs(reference)
 
@@ -65,7 +70,7 @@ def references(rows: list[ResultRow], best_found: dict[str, float] | None = None
     best_found = _best_found(rows) if best_found is None else best_found
     references = {}
     for row in rows:
-        if row.best_known:
+        if row.best_known is not None:
             references[row.instance] = (row.best_known, "best-known")
         elif row.instance in best_found:
             references[row.instance] = (best_found[row.instance], "best found")
@@ -82,7 +87,7 @@ def summarise(rows: list[ResultRow]) -> list[SummaryRecord]:
     summary = []
     for (dataset, group, method), cell in cells.items():
         valid = [r for r in cell if r.valid]
-        gaps = [gap_percent(r.objective, reference[r.instance][0], r.sense) for r in valid]
+        gaps = [gap for r in valid if (gap := gap_percent(r.objective, reference[r.instance][0], r.sense)) is not None]
         times = [r.wall_time for r in cell if r.wall_time is not None]
         summary.append(
             SummaryRecord(

@@ -169,3 +169,47 @@ def test_missing_rl_extra_in_learned_methods_names_the_extra(hidden, method):
     result = run_cpgym("solve", "ft06", "--method", method, hide=hidden)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"needs {hidden!r}, which is not installed; install the extra: pip install 'cpgym[rl]'" in result.stderr
+
+
+def test_evaluate_refuses_a_bad_output_folder_or_resources_before_any_work(capsys, tmp_path, monkeypatch):
+    import cpgym.evaluation.api
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("tasks ran before the arguments were checked")
+
+    monkeypatch.setattr(cpgym.evaluation.api, "run_tasks", must_not_run)
+    base = ["evaluate", "--datasets", "ft06", "--methods", "spt", "--quiet"]
+    fails(capsys, [*base, "--out", "/dev/null/x"],
+          r"^error: cannot create or write the output folder /dev/null/x: Not a directory$")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    fails(capsys, [*base, "--out", str(a_file)],
+          rf"cannot create or write the output folder {re.escape(str(a_file))}: Not a directory$")
+    out = tmp_path / "run"
+    fails(capsys, [*base, "--out", str(out), "--workers", "0"],
+          r"need at least one worker and one thread per task, got workers=0, threads=None")
+    fails(capsys, [*base, "--out", str(out), "--threads", "-2"], r"got workers=1, threads=-2")
+    assert not out.exists()
+
+
+def test_evaluate_refuses_a_folder_in_use_and_resuming_with_other_settings(capsys, tmp_path):
+    from cpgym.evaluation.results import ResultStore
+
+    out = tmp_path / "run"
+    argv = ["evaluate", "--datasets", "ft06", "--methods", "spt", "--out", str(out), "--quiet", "--threads", "1"]
+    with ResultStore(out):
+        fails(capsys, argv, rf"^error: output folder {re.escape(str(out))} is in use: another evaluation")
+    assert main(argv) == 0
+    fails(capsys, [*argv, "--seed", "3"], rf"{re.escape(str(out))} holds results computed with other settings "
+                                          r"\(seed=3 here, 0 in the folder\)")
+
+
+def test_solve_names_a_missing_model_file_and_missing_literature_results(capsys, tmp_path):
+    from cpgym.instances.capital_budgeting import format_capital_budgeting, load_capital_budgeting
+
+    fails(capsys, ["solve", "ft06", "--method", "gnn:missing.pt"],
+          r"^error: model file 'missing.pt' not found .*; shipped job-shop models: jssp_gnn.pt")
+    copy = tmp_path / "cb.txt"
+    copy.write_text(format_capital_budgeting(load_capital_budgeting("CB_n10_xi4_s1")))
+    fails(capsys, ["solve", str(copy), "--method", "kadapt:10"],
+          r"kadapt:10 replays the literature's K-adaptability decisions, .*; cb.txt has none$")
