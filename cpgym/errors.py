@@ -165,3 +165,7 @@ class ResetNeededError(IllegalActionError, RuntimeError):
 
 class MissingFileError(CpgymError, FileNotFoundError):
     """A file the user named (a model, ...) that does not exist; the message says what is available."""
+
+
+class TimeLimitReached(CpgymError):
+    """A method's time limit ran out before it had a solution (the evaluator reports "no solution")."""

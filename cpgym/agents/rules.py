@@ -24,6 +24,7 @@ the chosen operation starts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from cpgym.envs.jobshop import JobShopEnv
 from cpgym.envs.jobshop_state import JobShopState, Mode
+from cpgym.errors import TimeLimitReached, check_seconds
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.schedule import Schedule
 
@@ -101,10 +103,18 @@ class RulePolicy:
         return self.rule.select(state, self.rng)
 
 
-def dispatch(instance: JobShopInstance, rule: str, mode: Mode = "non_delay", seed: int = 0) -> Schedule:
-    """Build a complete schedule of ``instance`` with a dispatching rule (no Gymnasium overhead)."""
+def dispatch(instance: JobShopInstance, rule: str, mode: Mode = "non_delay", seed: int = 0,
+             time_limit: float | None = None) -> Schedule:
+    """Build a complete schedule of ``instance`` with a dispatching rule (no Gymnasium overhead).
+
+    With ``time_limit`` (seconds), :class:`~cpgym.errors.TimeLimitReached` is raised when the schedule
+    is not complete by then.
+    """
+    deadline = None if time_limit is None else time.perf_counter() + check_seconds(time_limit)
     policy = RulePolicy(rule, seed)
     state = JobShopState(instance, mode)
     while not state.done:
         state.dispatch(policy(state))
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeLimitReached(f"{rule} did not finish {instance.name} within {time_limit} s")
     return state.schedule()

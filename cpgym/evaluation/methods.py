@@ -11,8 +11,9 @@ Specs: ``NAME`` or ``NAME:ARG``.
   sampled rollouts as fit in 10 s (the greedy one included); a model file that does not exist raises
   :class:`~cpgym.errors.MissingFileError` (naming the shipped models) when the spec is built;
 * ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
-  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS`` (with
-  under max(1 s, 5 %) left after ``H``, CP-SAT is skipped: loading a large model alone takes that);
+  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``: ``H`` must
+  finish within SECONDS (else it has no solution), and with under max(1 s, 5 %) left after ``H``,
+  CP-SAT is skipped (loading a large model alone takes that);
 * robust optimization (``rkp``, ``cb``): ``ccg:SECONDS`` (column-and-constraint generation with
   exact second stages), ``neur2ro[:SECONDS]`` (Neur2RO with the shipped value network),
   ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10; an
@@ -32,14 +33,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cpgym.errors import ArgumentError, MissingFileError, Status, UnknownMethodError, check_seconds
+from cpgym.errors import ArgumentError, MissingFileError, Status, TimeLimitReached, UnknownMethodError, check_seconds
 from cpgym.instances import JobShopInstance
 from cpgym.instances.problems import get_problem, problems
 
@@ -63,11 +64,20 @@ class MethodResult:
 
 @dataclass(frozen=True)
 class Settings:
-    """Resources every method gets (CPU threads, a seed) and the robust evaluator's time limit."""
+    """Resources every method gets (CPU threads, a seed), the robust evaluator's time limit, and
+    ``time_limit``: the seconds left to a method that runs inside another (the heuristic of
+    ``H+cpsat:T`` gets T); a method without a limit of its own must stop by then."""
 
     threads: int = 1
     seed: int = 0
     eval_time_limit: float = 30.0
+    time_limit: float | None = None
+
+
+def _earliest(*limits: float | None) -> float | None:
+    """The smallest of the given time limits (None: no limit)."""
+    given = [limit for limit in limits if limit is not None]
+    return min(given) if given else None
 
 
 Solver = Callable[[object, Settings], MethodResult]
@@ -159,7 +169,7 @@ def _seconds(arg: str | None, default: float = 10.0) -> float:
 @register("cpsat")
 def cpsat(arg: str | None) -> Solver:
     time_limit = _seconds(arg)
-    return lambda instance, settings: _cpsat_solve(instance, settings, time_limit)
+    return lambda instance, settings: _cpsat_solve(instance, settings, _earliest(time_limit, settings.time_limit))
 
 
 def _rule(name: str) -> Factory:
@@ -171,7 +181,7 @@ def _rule(name: str) -> Factory:
             raise ArgumentError(f"rule mode must be 'active' or 'non_delay', got {mode!r}")
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
-            schedule = dispatch(instance, name, mode=mode, seed=settings.seed)
+            schedule = dispatch(instance, name, mode=mode, seed=settings.seed, time_limit=settings.time_limit)
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
         return solve
@@ -211,7 +221,8 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(path, settings.threads)
-            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit)
+            limit = _earliest(time_limit, settings.time_limit)
+            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=limit)
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
         solve.prepare = lambda settings: _load_agent(path, settings.threads)
@@ -297,8 +308,31 @@ def solver_of(method: Method) -> Solver:
     return solve
 
 
+def _stopped_in_time(solver: Solver) -> Solver:
+    """``solver``, answering "no solution" (status ``unknown``) when its time limit ran out first."""
+
+    def solve(instance: Any, settings: Settings) -> MethodResult:
+        try:
+            return solver(instance, settings)
+        except TimeLimitReached as stop:
+            return MethodResult(None, Status.UNKNOWN, details={"stopped": str(stop)})
+
+    if hasattr(solver, "prepare"):
+        solve.prepare = solver.prepare
+    return solve
+
+
 def make_solver(spec: str) -> Solver:
-    """Build the solver of a method spec such as ``cpsat:60``, ``mwkr``, ``gnn+cpsat:60`` or ``ccg:60``."""
+    """Build the solver of a method spec such as ``cpsat:60``, ``mwkr``, ``gnn+cpsat:60`` or ``ccg:60``.
+
+    Every solver honours its time limit: a heuristic inside ``H+cpsat:T`` gets T, and a method whose
+    limit runs out before it has a solution answers "no solution" (status ``unknown``, ``details``
+    saying why) instead of overrunning.
+    """
+    return _stopped_in_time(_build(spec))
+
+
+def _build(spec: str) -> Solver:
     if "+" in spec:
         first, _, second = spec.partition("+")
         name, _, arg = second.partition(":")
@@ -308,12 +342,13 @@ def make_solver(spec: str) -> Solver:
 
         def warm_start(instance: JobShopInstance, settings: Settings) -> MethodResult:
             started = time.perf_counter()
-            hint = heuristic(instance, settings).solution
-            remaining = total - (time.perf_counter() - started)
-            if remaining < max(MIN_CPSAT_SECONDS, 0.05 * total):  # too little left to even load the model
-                return MethodResult(hint, Status.HEURISTIC)
+            budget = _earliest(total, settings.time_limit)
+            hint = heuristic(instance, replace(settings, time_limit=budget)).solution
+            remaining = budget - (time.perf_counter() - started)
+            if remaining < max(MIN_CPSAT_SECONDS, 0.05 * budget):  # too little left to even load the model
+                return MethodResult(hint, Status.HEURISTIC if hint is not None else Status.UNKNOWN)
             result = _cpsat_solve(instance, settings, remaining, hint=hint)
-            if result.solution is None:  # CP-SAT ran out of time before taking the hint
+            if result.solution is None and hint is not None:  # CP-SAT ran out of time before taking the hint
                 return MethodResult(hint, Status.HEURISTIC, result.bound)
             return result
 

@@ -24,7 +24,7 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from cpgym.agents.gnn.checkpoint import GNNAgent
 from cpgym.agents.gnn.incremental import IncrementalEncoder
 from cpgym.envs.jobshop import JobShopEnv
-from cpgym.errors import ArgumentError
+from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds
 from cpgym.instances import JobShopInstance, Schedule
 
 
@@ -46,9 +46,10 @@ def solve_with_agent(
     (:mod:`cpgym.agents.gnn.incremental`; the same decisions up to floating-point rounding, many times
     faster on large instances) unless ``incremental=False``; otherwise rollouts run batched.
 
-    ``time_limit`` (seconds, incremental engine only) bounds sampling instead: after the greedy
-    rollout, rollouts are sampled while the next one is expected to end within the limit (at most
-    ``samples`` in all when ``samples > 0``). The greedy rollout always runs.
+    ``time_limit`` (seconds, incremental engine only) bounds the whole decoding: the greedy rollout
+    raises :class:`~cpgym.errors.TimeLimitReached` if it is not done by then, and rollouts are then
+    sampled while the next one is expected to end within the limit (at most ``samples`` in all when
+    ``samples > 0``).
     """
     return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental, time_limit)[0]
 
@@ -81,11 +82,12 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     """The best of the greedy rollout and the sampled ones (``samples`` in all, or as many as
     ``time_limit`` allows), all starting from one shared first forward pass."""
     started = time.perf_counter()
+    deadline = None if time_limit is None else started + check_seconds(time_limit)
     env = JobShopEnv(**env_kwargs)
     env.share_observations = True  # the encoder keeps its own copies
     start = IncrementalEncoder(policy)
     start.reset(env.reset(seed=seed)[0])
-    best = _incremental_rollout(start.copy(), env, seed, 0)
+    best = _incremental_rollout(start.copy(), env, seed, 0, deadline)
     count = 1
     most = samples if samples > 0 else (None if time_limit is not None else 1)
     while most is None or count < most:
@@ -129,10 +131,11 @@ def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tupl
     return schedules[best], taken[best]
 
 
-def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int,
-                         sample: int) -> tuple[Schedule, list[int]]:
+def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int, sample: int,
+                         deadline: float | None = None) -> tuple[Schedule, list[int]]:
     """One rollout from ``encoder``, already reset to the env's first observation (embeddings caught up
-    only at real decisions): greedy for ``sample == 0``, else sampled with the NumPy stream ``(seed, sample)``."""
+    only at real decisions): greedy for ``sample == 0``, else sampled with the NumPy stream ``(seed, sample)``;
+    :class:`~cpgym.errors.TimeLimitReached` once ``time.perf_counter()`` passes ``deadline``."""
     observation, _ = env.reset(seed=seed)
     rng = np.random.default_rng([seed, sample])
     actions = []
@@ -154,6 +157,8 @@ def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int
         observation, _, terminated, _, info = env.step(action)
         if terminated:
             return info["schedule"], actions
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeLimitReached(f"the GNN agent did not finish {env.instance.name} in time")
 
 
 def _policy_actions(policy, observations: list[dict], masks: np.ndarray, greedy: list[bool],
