@@ -167,3 +167,15 @@ def test_a_missing_rl_extra_names_the_extra_to_install(tmp_path, capsys, monkeyp
     assert main(["--out", str(tmp_path / "run"), *TINY]) == 2
     assert "pip install 'cpgym[rl]'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_gpu_is_an_error_not_a_silent_cpu_run(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    for device, message in [("cuda", "--device cuda: this machine has no CUDA GPU"),
+                            ("gpu", "expected auto, cpu, cuda, cuda:N or mps, got 'gpu'")]:
+        with pytest.raises(SystemExit) as stop:
+            main(["--device", device, "--out", str(tmp_path / "run")])
+        assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

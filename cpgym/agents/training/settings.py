@@ -80,6 +80,24 @@ def _int_list(text: str | Sequence[int]) -> list[int]:
     return values
 
 
+def _device(text: str) -> str:
+    """A torch device name; a GPU that is not there is refused (SB3 would silently train on the CPU)."""
+    import re
+
+    name = str(text).strip()
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", name):
+        raise ValueError(f"expected auto, cpu, cuda, cuda:N or mps, got {text!r}")
+    if name.startswith("cuda"):
+        import torch
+
+        count = torch.cuda.device_count()
+        index = int(name.partition(":")[2] or 0)
+        if index >= count:
+            found = f"{count} CUDA device(s)" if count else "no CUDA GPU (torch.cuda.is_available() is False)"
+            raise ValueError(f"--device {name}: this machine has {found}; use --device auto or cpu")
+    return name
+
+
 def _bool(value: str | bool) -> bool:
     if isinstance(value, bool):
         return value
@@ -112,7 +130,7 @@ OPTIONS: dict[str, Option] = {
     "timesteps": Option(2_000_000, _count, "total environment steps (e.g. 2e6)"),
     "n_envs": Option(8, _count, "parallel environments (SubprocVecEnv when > 1)"),
     "vec_env": Option("auto", str, "vectorisation: subprocess when n_envs > 1 (auto)", ("auto", "subproc", "dummy")),
-    "device": Option("auto", str, "torch device: auto, cpu, cuda, cuda:1, ..."),
+    "device": Option("auto", _device, "torch device: auto, cpu, cuda, cuda:1, ... (a missing GPU is an error)"),
     "out": Option("runs/gnn", str, "run folder (checkpoints, TensorBoard logs, settings)"),
     "seed": Option(0, int, "seed of the training instance stream, network init and sampling"),
     "mode": Option("non_delay", str, "dispatching mode of the env", ("active", "non_delay")),
