@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from corpus import INVALID
 
 import cpgym.cli.evaluate
 import cpgym.cli.solve
@@ -213,3 +214,23 @@ def test_solve_names_a_missing_model_file_and_missing_literature_results(capsys,
     copy.write_text(format_capital_budgeting(load_capital_budgeting("CB_n10_xi4_s1")))
     fails(capsys, ["solve", str(copy), "--method", "kadapt:10"],
           r"kadapt:10 replays the literature's K-adaptability decisions, .*; cb.txt has none$")
+
+
+@pytest.mark.parametrize(("name", "data", "message"), INVALID, ids=[case[0] for case in INVALID])
+def test_every_corpus_file_gets_a_message_and_exit_code_2_from_solve(tmp_path, capsys, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and "Traceback" not in err
+    assert re.search(message, err), err
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [c for c in INVALID if c[0].startswith(("rkp", "cb"))],
+                         ids=[c[0] for c in INVALID if c[0].startswith(("rkp", "cb"))])
+def test_robust_corpus_files_get_the_same_message_from_evaluate_x(tmp_path, capsys, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert main(["evaluate-x", str(path), "--x", "0 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and re.search(message, err) and "Traceback" not in err
