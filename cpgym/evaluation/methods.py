@@ -10,10 +10,14 @@ Specs: ``NAME`` or ``NAME:ARG``.
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
   sampled rollouts as fit in 10 s (the greedy one included); a model file that does not exist raises
   :class:`~cpgym.errors.MissingFileError` (naming the shipped models) when the spec is built;
-* ``H+cpsat:SECONDS`` — heuristic ``H`` (a rule or a learned agent) warm-starts CP-SAT; the
-  whole method (heuristic included) gets SECONDS, so it compares with ``cpsat:SECONDS``: ``H`` must
-  finish within SECONDS (else it has no solution), and with under max(1 s, 5 %) left after ``H``,
-  CP-SAT is skipped (loading a large model alone takes that);
+* classical heuristics (:mod:`cpgym.heuristics`): ``sbh`` (shifting bottleneck), ``tabu:SECONDS``
+  (tabu search over N5 moves) and ``lns:SECONDS`` (CP-SAT large-neighbourhood search), the last two
+  started from an MWKR schedule;
+* ``H+cpsat:SECONDS``, ``H+tabu:SECONDS``, ``H+lns:SECONDS`` — heuristic ``H`` (a rule, ``sbh`` or a
+  learned agent) starts CP-SAT (as a hint), tabu search or LNS; the whole method (heuristic included)
+  gets SECONDS, so ``gnn+cpsat:10`` compares with ``cpsat:10``: ``H`` must finish within SECONDS (else
+  it has no solution), and with under max(1 s, 5 %) left after ``H`` (CP-SAT, LNS) the improver is
+  skipped (loading a large model alone takes that);
 * robust optimization (``rkp``, ``cb``): ``ccg:SECONDS`` (column-and-constraint generation with
   exact second stages), ``neur2ro[:SECONDS]`` (Neur2RO with the shipped value network),
   ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10; an
@@ -221,8 +225,8 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(path, settings.threads)
-            limit = _earliest(time_limit, settings.time_limit)
-            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=limit)
+            schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit,
+                                        stop_after=settings.time_limit)
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
         solve.prepare = lambda settings: _load_agent(path, settings.threads)
@@ -332,28 +336,104 @@ def make_solver(spec: str) -> Solver:
     return _stopped_in_time(_build(spec))
 
 
+Improver = Callable[[JobShopInstance, Settings, float, Any], MethodResult]
+
+
+def _cpsat_improve(instance: JobShopInstance, settings: Settings, seconds: float, start) -> MethodResult:
+    return _cpsat_solve(instance, settings, seconds, hint=start)
+
+
+def _tabu_improve(instance: JobShopInstance, settings: Settings, seconds: float, start) -> MethodResult:
+    from cpgym.heuristics.tabu import tabu_search
+
+    result = tabu_search(instance, start, seconds, seed=settings.seed)
+    details = {"iterations": result.iterations, "moves_evaluated": result.moves_evaluated}
+    return MethodResult(result.schedule.start_times, Status.HEURISTIC, details=details)
+
+
+def _lns_improve(instance: JobShopInstance, settings: Settings, seconds: float, start) -> MethodResult:
+    from cpgym.heuristics.lns import large_neighbourhood_search
+
+    result = large_neighbourhood_search(instance, start, seconds, seed=settings.seed, workers=settings.threads)
+    details = {"iterations": result.iterations, "improvements": result.improvements}
+    return MethodResult(result.schedule.start_times, Status.HEURISTIC, details=details)
+
+
+def _prepare_tabu(settings: Settings) -> None:
+    from cpgym.heuristics.tabu import prepare
+
+    prepare()  # numba compilation (or loading its cache) is set-up, not search time
+
+
+# name -> (improve(instance, settings, seconds, start or None), needs a start, least seconds worth running,
+# one-time set-up or None)
+IMPROVERS: dict[str, tuple[Improver, bool, float, Callable[[Settings], None] | None]] = {
+    "cpsat": (_cpsat_improve, False, MIN_CPSAT_SECONDS, None),
+    "tabu": (_tabu_improve, True, 0.0, _prepare_tabu),
+    "lns": (_lns_improve, True, MIN_CPSAT_SECONDS, None),
+}
+IMPROVER_START = "mwkr"  # the start of tabu:T and lns:T on their own
+
+
+def _improved(spec: str, first: str, name: str, arg: str) -> Solver:
+    """``H+NAME:SECONDS``: the heuristic ``first`` starts improver ``NAME``; both share SECONDS."""
+    if name not in IMPROVERS:
+        raise ArgumentError(f"in {spec!r}: unknown improver {name!r}; known: "
+                            f"{', '.join(f'+{n}:SECONDS' for n in IMPROVERS)}")
+    improve, needs_start, least, set_up = IMPROVERS[name]
+    heuristic, total = make_solver(first), _seconds(arg)
+
+    def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
+        started = time.perf_counter()
+        budget = _earliest(total, settings.time_limit)
+        start = heuristic(instance, replace(settings, time_limit=budget)).solution
+        remaining = budget - (time.perf_counter() - started)
+        if (start is None and needs_start) or remaining <= max(least, 0.05 * budget):
+            return MethodResult(start, Status.HEURISTIC if start is not None else Status.UNKNOWN)
+        result = improve(instance, settings, remaining, start)
+        if result.solution is None and start is not None:  # the improver ran out of time before taking the start
+            return MethodResult(start, Status.HEURISTIC, result.bound)
+        return result
+
+    def prepare(settings: Settings) -> None:
+        for step in (getattr(heuristic, "prepare", None), set_up):
+            if step is not None:
+                step(settings)
+
+    solve.prepare = prepare
+    return solve
+
+
 def _build(spec: str) -> Solver:
     if "+" in spec:
         first, _, second = spec.partition("+")
         name, _, arg = second.partition(":")
-        if name != "cpsat":
-            raise ArgumentError(f"in {spec!r}: only '+cpsat:SECONDS' warm starts are supported")
-        heuristic, total = make_solver(first), _seconds(arg)
-
-        def warm_start(instance: JobShopInstance, settings: Settings) -> MethodResult:
-            started = time.perf_counter()
-            budget = _earliest(total, settings.time_limit)
-            hint = heuristic(instance, replace(settings, time_limit=budget)).solution
-            remaining = budget - (time.perf_counter() - started)
-            if remaining < max(MIN_CPSAT_SECONDS, 0.05 * budget):  # too little left to even load the model
-                return MethodResult(hint, Status.HEURISTIC if hint is not None else Status.UNKNOWN)
-            result = _cpsat_solve(instance, settings, remaining, hint=hint)
-            if result.solution is None and hint is not None:  # CP-SAT ran out of time before taking the hint
-                return MethodResult(hint, Status.HEURISTIC, result.bound)
-            return result
-
-        if hasattr(heuristic, "prepare"):
-            warm_start.prepare = heuristic.prepare
-        return warm_start
+        return _improved(spec, first, name, arg)
     name, _, arg = spec.partition(":")
     return _factory(name)[0](arg or None)
+
+
+@register("tabu")
+def tabu(arg: str | None) -> Solver:
+    """``tabu:SECONDS``: tabu search over N5 moves from an MWKR schedule (``H+tabu:SECONDS`` for another start)."""
+    return _improved(f"tabu:{arg}", IMPROVER_START, "tabu", arg or "10")
+
+
+@register("lns")
+def lns(arg: str | None) -> Solver:
+    """``lns:SECONDS``: CP-SAT large-neighbourhood search from an MWKR schedule (``H+lns:SECONDS`` for another)."""
+    return _improved(f"lns:{arg}", IMPROVER_START, "lns", arg or "60")
+
+
+@register("sbh")
+def sbh(arg: str | None) -> Solver:
+    """``sbh``: the shifting-bottleneck heuristic (deterministic; stops at the budget of a composite)."""
+    if arg is not None:
+        raise ArgumentError(f"sbh takes no argument, got 'sbh:{arg}'")
+
+    def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
+        from cpgym.heuristics.sbh import shifting_bottleneck
+
+        return MethodResult(shifting_bottleneck(instance, time_limit=settings.time_limit).start_times, Status.HEURISTIC)
+
+    return solve

@@ -37,6 +37,7 @@ def solve_with_agent(
     env_kwargs: dict | None = None,
     incremental: bool = True,
     time_limit: float | None = None,
+    stop_after: float | None = None,
 ) -> Schedule:
     """Schedule ``instance`` with ``agent`` (any size): greedy if ``samples <= 1``, else best of ``samples``.
 
@@ -46,12 +47,14 @@ def solve_with_agent(
     (:mod:`cpgym.agents.gnn.incremental`; the same decisions up to floating-point rounding, many times
     faster on large instances) unless ``incremental=False``; otherwise rollouts run batched.
 
-    ``time_limit`` (seconds, incremental engine only) bounds the whole decoding: the greedy rollout
-    raises :class:`~cpgym.errors.TimeLimitReached` if it is not done by then, and rollouts are then
-    sampled while the next one is expected to end within the limit (at most ``samples`` in all when
-    ``samples > 0``).
+    ``time_limit`` (seconds, incremental engine only) is a sampling budget: after the greedy rollout,
+    rollouts are sampled while the next one is expected to end within it (at most ``samples`` in all
+    when ``samples > 0``). ``stop_after`` (seconds, incremental engine only) is a hard limit and samples
+    nothing by itself. Past the earlier of the two the greedy rollout raises
+    :class:`~cpgym.errors.TimeLimitReached`, and sampling stops.
     """
-    return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental, time_limit)[0]
+    return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental, time_limit,
+                             stop_after)[0]
 
 
 def decode_with_agent(
@@ -63,6 +66,7 @@ def decode_with_agent(
     env_kwargs: dict | None = None,
     incremental: bool = True,
     time_limit: float | None = None,
+    stop_after: float | None = None,
 ) -> tuple[Schedule, list[int]]:
     """:func:`solve_with_agent` that also returns the env actions of the best rollout (to replay it)."""
     policy, kwargs = (agent.policy, dict(agent.env_kwargs)) if isinstance(agent, GNNAgent) else (agent, {})
@@ -71,18 +75,20 @@ def decode_with_agent(
         kwargs["mode"] = mode
     kwargs.update(instance=instance, observation="graph")
     if incremental and policy.device.type == "cpu":
-        return _incremental_rollouts(policy, kwargs, samples, seed, time_limit)
-    if time_limit is not None:
-        raise ArgumentError("time_limit needs the incremental engine (a CPU policy and incremental=True)")
+        return _incremental_rollouts(policy, kwargs, samples, seed, time_limit, stop_after)
+    if time_limit is not None or stop_after is not None:
+        raise ArgumentError("time limits need the incremental engine (a CPU policy and incremental=True)")
     return _batched_rollouts(policy, kwargs, max(1, samples), seed)
 
 
 def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
-                          time_limit: float | None) -> tuple[Schedule, list[int]]:
+                          time_limit: float | None, stop_after: float | None) -> tuple[Schedule, list[int]]:
     """The best of the greedy rollout and the sampled ones (``samples`` in all, or as many as
     ``time_limit`` allows), all starting from one shared first forward pass."""
     started = time.perf_counter()
-    deadline = None if time_limit is None else started + check_seconds(time_limit)
+    limits = [check_seconds(limit) for limit in (time_limit, stop_after) if limit is not None]
+    limit = min(limits) if limits else None
+    deadline = None if limit is None else started + limit
     env = JobShopEnv(**env_kwargs)
     env.share_observations = True  # the encoder keeps its own copies
     start = IncrementalEncoder(policy)
@@ -92,7 +98,7 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     most = samples if samples > 0 else (None if time_limit is not None else 1)
     while most is None or count < most:
         per_rollout = (time.perf_counter() - started) / count
-        if time_limit is not None and (count + 1) * per_rollout > time_limit:  # the next would overrun
+        if limit is not None and (count + 1) * per_rollout > limit:  # the next would overrun
             break
         rollout = _incremental_rollout(start.copy(), env, seed, count)
         if rollout[0].makespan < best[0].makespan:
