@@ -14,6 +14,15 @@ def taillard(values: str = "2 2 1 2 10 5", times: str = "1 2\n3 4", machines: st
     return f"{TAILLARD_HEADER}{values}\nTimes\n{times}\nMachines\n{machines}\n"
 
 
+FJS_JOBS = "2 1 1 3 2 1 2 2 4\n1 1 2 5\n"  # job 0: op 0 on machine 1, op 1 on machine 1 or 2; job 1: one op
+FJS = f"2 2 1.5\n{FJS_JOBS}"  # a valid 2 x 2 .fjs instance (machines 1-based)
+
+
+def fjs(second_job: str) -> bytes:
+    """The valid .fjs instance with job 1's line replaced."""
+    return FJS.replace("1 1 2 5\n", f"{second_job}\n").encode()
+
+
 INVALID: list[tuple[str, bytes, str]] = [
     # job shop, OR-Library layout
     ("empty.txt", b"", "empty file"),
@@ -83,6 +92,25 @@ INVALID: list[tuple[str, bytes, str]] = [
     ("cb_negative_budget.txt", b"1 2 1 -10 0\n3 4\n5 6\n1\n1\n1\n1\n", "line 1: the budget B must be"),
     ("cb_fractional_n.txt", b"1 2.5 1 10 0\n3 4\n5 6\n1\n1\n1\n1\n", "line 1: N must be a positive integer"),
     ("cb_not_probability.txt", b"1 2 1 10 0\n3 4\n5 6\n0.5\n1\n1\n1\n", "line 4: phi_0 must be a probability"),
+    # flexible job shop (.fjs: header n m [flexibility]; a job line: n_ops, then k and k machine/duration pairs)
+    ("fjs_missing_job.txt", f"3 2 1.5\n{FJS_JOBS}".encode(), "line 3: truncated: header announces 3 jobs, found 2"),
+    ("fjs_extra_job.txt", (FJS + "1 1 1 1\n").encode(), "line 4: extra line after the 2 announced jobs"),
+    ("fjs_zero_jobs.txt", b"0 2 1\n1 1 1 5\n", "line 1: n_jobs and n_machines must be positive, got 0 2"),
+    ("fjs_nan_flexibility.txt", f"2 2 nan\n{FJS_JOBS}".encode(), r"line 1: 'nan' is not a number >= 0 \(average"),
+    ("fjs_negative_flexibility.txt", f"2 2 -1\n{FJS_JOBS}".encode(), "line 1: '-1' is not a number >= 0"),
+    ("fjs_missing_operation.txt", fjs("2 1 2 5"), "line 3: job 1: truncated: announces 2 operations, found 1"),
+    ("fjs_truncated_operation.txt", fjs("1 2 2 5"), "line 3: job 1 operation 0: truncated: announces 2 machines"),
+    ("fjs_extra_numbers.txt", fjs("1 1 2 5 7"), r"line 3: job 1: 1 extra number\(s\) after the 1 announced"),
+    ("fjs_zero_operations.txt", fjs("0"), "line 3: job 1: the number of operations must be positive, got 0"),
+    ("fjs_zero_machines.txt", fjs("1 0"), "line 3: job 1 operation 0: the number of machines must be in 1..2, got 0"),
+    ("fjs_too_many_machines.txt", fjs("1 3 1 5 2 6 1 7"), "line 3: job 1 operation 0: the number of machines"),
+    ("fjs_zero_based_machine.txt", fjs("1 1 0 5"), r"line 3: job 1 operation 0: machine 0 out of range 1..2 \(mach"),
+    ("fjs_machine_out_of_range.txt", fjs("1 1 3 5"), "line 3: job 1 operation 0: machine 3 out of range 1..2"),
+    ("fjs_machine_twice.txt", fjs("1 2 2 5 2 6"), "line 3: job 1 operation 0: machine 2 listed twice"),
+    ("fjs_negative_duration.txt", fjs("1 1 2 -5"), "line 3: job 1 operation 0: negative duration -5"),
+    ("fjs_float_duration.txt", fjs("1 1 2 5.5"), r"line 3: '5.5' is not an integer \(job 1\)"),
+    ("fjs_word.txt", fjs("1 1 two 5"), "line 3: 'two' is not an integer"),
+    ("fjs_duration_limit.txt", fjs("1 1 2 1000000001"), "line 3: 1000000001 exceeds the limit 1,000,000,000"),
 ]
 
 VALID: list[tuple[str, bytes, int]] = [  # (file name, bytes, number of instances)
@@ -93,4 +121,8 @@ VALID: list[tuple[str, bytes, int]] = [  # (file name, bytes, number of instance
     ("plus_sign.txt", b"2 2\n0 +1 1 2\n1 3 0 4\n", 1),
     ("all_zero.txt", b"2 2\n0 0 1 0\n1 0 0 0\n", 1),
     ("taillard_two.txt", (taillard() + taillard()).encode(), 2),
+    ("fjs_tabs_trailing_spaces.txt", FJS.replace(" ", "\t").replace("\n", " \t\n").encode(), 1),
+    ("fjs_crlf.txt", FJS.replace("\n", "\r\n").encode(), 1),
+    ("fjs_two_number_header.txt", f"2 2\n{FJS_JOBS}".encode(), 1),
+    ("fjs_zero_duration.txt", fjs("1 2 1 0 2 3"), 1),
 ]

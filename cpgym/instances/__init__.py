@@ -3,6 +3,10 @@ schedules and their validator, the problem registry and the name-or-path resolve
 
 from cpgym.errors import InstanceFormatError
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, load_capital_budgeting  # registers "cb"
+from cpgym.instances.fjsp import FlexibleJobShopInstance, format_fjs, parse_fjs, read_fjs, write_fjs
+from cpgym.instances.fjsp_generators import generate_sd1, generate_sd2
+from cpgym.instances.fjsp_library import fjsp_dataset, list_fjsp, load_fjsp  # registers "fjsp"
+from cpgym.instances.fjsp_schedule import FlexibleSchedule, validate_flexible_schedule
 from cpgym.instances.generators import taillard, uniform
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.jobshop_io import (
@@ -23,6 +27,8 @@ from cpgym.instances.schedule import Schedule, ValidationReport, validate_schedu
 __all__ = [
     "CapitalBudgetingInstance",
     "Check",
+    "FlexibleJobShopInstance",
+    "FlexibleSchedule",
     "InstanceFormatError",
     "InstanceInfo",
     "JobShopInstance",
@@ -33,17 +39,25 @@ __all__ = [
     "check",
     "dataset",
     "detect_layout",
+    "fjsp_dataset",
+    "format_fjs",
     "format_orlib",
     "format_taillard",
+    "generate_sd1",
+    "generate_sd2",
     "get_problem",
     "info",
+    "list_fjsp",
     "list_instances",
     "load",
     "load_capital_budgeting",
+    "load_fjsp",
     "load_robust_knapsack",
+    "parse_fjs",
     "parse_instances",
     "problem_of",
     "problems",
+    "read_fjs",
     "read_instance",
     "read_instances",
     "resolve_instance",
@@ -51,6 +65,8 @@ __all__ = [
     "taillard",
     "taillard_seeds",
     "uniform",
+    "validate_flexible_schedule",
     "validate_schedule",
+    "write_fjs",
     "write_instance",
 ]

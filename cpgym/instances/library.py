@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from cpgym.errors import UnknownDatasetError, UnknownInstanceError
+from cpgym.instances.fjsp import looks_like_fjs
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.jobshop_io import detect_layout, format_orlib, format_taillard, parse_instances, read_instances
 from cpgym.instances.problems import Check, Problem, header_tokens, register
@@ -134,7 +135,7 @@ PROBLEM = register(Problem(
     names=lambda: list(_catalogue()),
     load=load,
     read=read_instances,
-    sniff=lambda text: detect_layout(text) == "taillard" or header_tokens(text) == 2,
+    sniff=lambda text: detect_layout(text) == "taillard" or (header_tokens(text) == 2 and not looks_like_fjs(text)),
     datasets={family: _family_dataset(family) for family in FAMILIES},
     group_of=lambda instance: instance.size,
     best_known=lambda instance: (instance.upper_bound, instance.lower_bound),

@@ -66,6 +66,7 @@ class Problem:
     layouts: dict[str, Callable[[Any], str]]  # file layouts and their writers (instance -> text); first: default
     aliases: tuple[str, ...] = ()
     objective_field: str = "objective"  # key of the objective in the saved JSON ("makespan" for the job shop)
+    to_record: Callable[[Any, Any, float], dict] | None = None  # record() of a solution no int array holds
 
     def bounds(self, instance: Any) -> tuple[float | None, float | None]:
         """``(lower, upper)`` best-known bounds on the optimum, whatever the objective sense."""
@@ -73,7 +74,10 @@ class Problem:
         return (proven, best) if self.sense == "min" else (best, proven)
 
     def record(self, instance: Any, solution: Any, objective: float) -> dict:
-        """The JSON record of a validated solution: ``{"instance", objective_field, solution_field}``."""
+        """The JSON record of a validated solution: ``{"instance", objective_field, solution_field}``
+        (``to_record(instance, solution, objective)`` where the problem sets it)."""
+        if self.to_record is not None:
+            return self.to_record(instance, solution, objective)
         import numpy as np
 
         values = np.asarray(solution).astype(np.int64).tolist()

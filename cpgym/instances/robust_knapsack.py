@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from cpgym.errors import InstanceFormatError, UnknownDatasetError, UnknownInstanceError
+from cpgym.instances.fjsp import looks_like_fjs
 from cpgym.instances.problems import Check, Problem, binary_decision, header_tokens, register
 
 CORRELATIONS = ("UN", "WC", "ASC", "SC")
@@ -224,7 +225,7 @@ PROBLEM = register(Problem(
     names=knapsack_names,
     load=load_robust_knapsack,
     read=lambda path: [read_robust_knapsack(path)],
-    sniff=lambda text: header_tokens(text) == 3,
+    sniff=lambda text: header_tokens(text) == 3 and not looks_like_fjs(text),
     datasets={"rkp": _knapsack_datasets},
     group_of=_knapsack_group,
     best_known=lambda i: (i.best_known, i.best_known if i.proven_optimal else None),

@@ -1,0 +1,185 @@
+"""The flexible job-shop CP-SAT model: the exact solver and the completer of partial schedules.
+
+Encoding: per operation a start and a duration variable and, per eligible machine, an optional
+fixed-size interval at that start whose presence literal chooses the machine (exactly one per
+operation, the duration is the chosen option's); a no-overlap constraint per machine over its
+optional intervals, precedences inside jobs, and ``minimise makespan >= end of every job``.
+The contract is :func:`~cpgym.cp_models.jobshop_cpsat.solve_jobshop`'s.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from cpgym.cp_models.jobshop_cpsat import STATUS_NAMES, STOP_GRACE, TraceCallback, _Recorder
+from cpgym.errors import ArgumentError, Status, check_seconds
+from cpgym.instances.fjsp import FlexibleJobShopInstance
+from cpgym.instances.fjsp_schedule import FlexibleSchedule
+
+Ragged = Sequence[Sequence[int]]  # one entry per operation, one list per job
+
+
+@dataclass
+class FlexibleJobShopSolution:
+    """What :func:`solve_fjsp` returns.
+
+    ``status`` is ``"optimal"``, ``"feasible"``, ``"infeasible"`` or ``"unknown"``;
+    ``lower_bound`` is the bound CP-SAT proved; ``trace`` holds ``(seconds, makespan, bound)``
+    for every improving solution.
+    """
+
+    instance: FlexibleJobShopInstance
+    status: Status
+    makespan: int | None
+    lower_bound: int | None
+    wall_time: float
+    schedule: FlexibleSchedule | None
+    trace: list[tuple[float, int, int]] = field(default_factory=list)
+
+    @property
+    def gap_to_best_known(self) -> float | None:
+        """Relative gap (%) of the makespan to the instance's best-known upper bound."""
+        if self.makespan is None or not self.instance.upper_bound:
+            return None
+        return 100.0 * (self.makespan - self.instance.upper_bound) / self.instance.upper_bound
+
+
+def _ragged(instance: FlexibleJobShopInstance, values: Ragged | None, what: str) -> list[list[int]] | None:
+    """``values`` as int lists, one per job with one entry per operation, or :class:`ArgumentError`."""
+    if values is None:
+        return None
+    rows = [[int(v) for v in row] for row in values]
+    shape = [len(row) for row in rows]
+    expected = [len(job) for job in instance.jobs]
+    if shape != expected:
+        raise ArgumentError(f"{what} has operations per job {shape}, expected {expected}")
+    return rows
+
+
+def _check_machines(instance: FlexibleJobShopInstance, machines: list[list[int]], what: str, free: bool) -> None:
+    for j, job in enumerate(instance.durations):
+        for k, options in enumerate(job):
+            machine = machines[j][k]
+            if machine not in options and not (free and machine == -1):
+                raise ArgumentError(
+                    f"{what}: job {j} op {k} cannot run on machine {machine} (eligible: {sorted(options)})"
+                )
+
+
+def solve_fjsp(
+    instance: FlexibleJobShopInstance,
+    time_limit: float = 10.0,
+    workers: int | None = None,
+    seed: int = 0,
+    hint: FlexibleSchedule | tuple[Ragged, Ragged] | None = None,
+    fixed_machines: Ragged | None = None,
+    fixed_starts: Ragged | None = None,
+    callback: TraceCallback | None = None,
+    log_search: bool = False,
+) -> FlexibleJobShopSolution:
+    """Minimise the makespan with CP-SAT.
+
+    Args:
+        time_limit: wall-clock seconds (finite, > 0), model building included.
+        workers: search workers (default: all cores).
+        seed: CP-SAT random seed.
+        hint: a complete schedule to warm-start from (machines and starts; CP-SAT solution hint).
+        fixed_machines, fixed_starts: ragged per-job lists; entries >= 0 fix that operation's machine
+            or start (a partial schedule to complete), -1 leaves it free. An infeasible prefix yields
+            status ``"infeasible"``; a fixed machine the operation cannot use is an :class:`ArgumentError`.
+        callback: called as ``callback(seconds, makespan, bound)`` on each improving solution.
+    """
+    started = time.perf_counter()
+    time_limit = check_seconds(time_limit)
+    if workers is not None and workers < 1:
+        raise ArgumentError(f"workers must be at least 1, got {workers}")
+    if isinstance(hint, FlexibleSchedule):
+        hint = (hint.machines, hint.start_times)
+    hint_machines, hint_starts = (_ragged(instance, values, "hint") for values in hint or (None, None))
+    if (hint_machines is None) != (hint_starts is None):
+        raise ArgumentError("hint needs both machines and start times")
+    if hint_machines is not None:
+        _check_machines(instance, hint_machines, "hint", free=False)
+    fixed_m = _ragged(instance, fixed_machines, "fixed_machines")
+    fixed_s = _ragged(instance, fixed_starts, "fixed_starts")
+    if fixed_m is not None:
+        _check_machines(instance, fixed_m, "fixed_machines", free=True)
+
+    horizon = instance.horizon
+    if fixed_s is not None and any(s >= 0 for row in fixed_s for s in row):
+        pairs = [(s, max(options.values())) for row, job in zip(fixed_s, instance.durations)
+                 for s, options in zip(row, job)]
+        horizon = max(s + d for s, d in pairs if s >= 0) + sum(d for s, d in pairs if s < 0)
+
+    model = cp_model.CpModel()
+    by_machine: list[list] = [[] for _ in range(instance.n_machines)]
+    starts, durations, choices = [], [], []  # per job, per operation; choices: {machine: presence literal}
+    hint_makespan = 0
+    for j, job in enumerate(instance.durations):
+        job_starts, job_durations, job_choices = [], [], []
+        for k, options in enumerate(job):
+            start = model.new_int_var(0, horizon, f"s{j}_{k}")
+            duration = model.new_int_var(min(options.values()), max(options.values()), f"d{j}_{k}")
+            chosen = {machine: model.new_bool_var(f"x{j}_{k}_{machine}") for machine in options}
+            for machine, literal in chosen.items():
+                by_machine[machine].append(
+                    model.new_optional_fixed_size_interval_var(start, options[machine], literal, f"i{j}_{k}_{machine}")
+                )
+            model.add_exactly_one(chosen.values())
+            model.add(duration == sum(options[machine] * literal for machine, literal in chosen.items()))
+            if k > 0:
+                model.add(start >= job_starts[-1] + job_durations[-1])
+            if fixed_m is not None and fixed_m[j][k] >= 0:
+                model.add(chosen[fixed_m[j][k]] == 1)
+            if fixed_s is not None and fixed_s[j][k] >= 0:
+                model.add(start == fixed_s[j][k])
+            if hint_machines is not None:
+                model.add_hint(start, hint_starts[j][k])
+                model.add_hint(duration, options[hint_machines[j][k]])
+                for machine, literal in chosen.items():
+                    model.add_hint(literal, machine == hint_machines[j][k])
+                hint_makespan = max(hint_makespan, hint_starts[j][k] + options[hint_machines[j][k]])
+            job_starts.append(start)
+            job_durations.append(duration)
+            job_choices.append(chosen)
+        starts.append(job_starts)
+        durations.append(job_durations)
+        choices.append(job_choices)
+    for intervals in by_machine:
+        model.add_no_overlap(intervals)
+    makespan = model.new_int_var(0, horizon, "makespan")
+    for j in range(instance.n_jobs):
+        model.add(makespan >= starts[j][-1] + durations[j][-1])
+    model.minimize(makespan)
+    if hint_machines is not None:
+        model.add_hint(makespan, hint_makespan)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.0, time_limit - (time.perf_counter() - started))
+    solver.parameters.num_workers = workers or os.cpu_count() or 1
+    solver.parameters.random_seed = seed
+    solver.parameters.log_search_progress = log_search
+    recorder = _Recorder(callback)
+    watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
+    watchdog.start()
+    try:
+        status = solver.solve(model, recorder)
+    finally:
+        watchdog.cancel()
+    wall = time.perf_counter() - started
+
+    name = STATUS_NAMES.get(status, Status.UNKNOWN)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        bound = None if status == cp_model.INFEASIBLE else int(solver.best_objective_bound)
+        return FlexibleJobShopSolution(instance, name, None, bound, wall, None, recorder.trace)
+    machines = [[next(m for m, x in chosen.items() if solver.boolean_value(x)) for chosen in job] for job in choices]
+    schedule = FlexibleSchedule(instance, machines, [[solver.value(s) for s in row] for row in starts])
+    return FlexibleJobShopSolution(
+        instance, name, schedule.makespan, int(solver.best_objective_bound), wall, schedule, recorder.trace
+    )

@@ -1,0 +1,70 @@
+"""Seeded generators of the random flexible job-shop instances the learned-FJSP literature trains on.
+
+* SD1 (Song, Chen, Li, Cao, "Flexible job-shop scheduling via graph neural network and deep
+  reinforcement learning", IEEE TII 2022): operations per job ~ U{floor(0.8 m), floor(1.2 m)};
+  per operation the number of eligible machines ~ U{1, m} and the machines a uniform random
+  subset of that size; a mean time mu ~ U{1, 20} and per eligible machine a duration
+  p ~ U{max(1, round(0.8 mu)), min(20, round(1.2 mu))}.
+* SD2 (Wang, Wang, Sun, Deng, Chen, "Flexible job shop scheduling via dual attention network-based
+  reinforcement learning" (DANIEL), IEEE TNNLS 2023): m operations per job, eligible machines as in SD1, and
+  p ~ U{1, 99} per eligible machine.
+
+The literature's sizes are :data:`SD_SIZES`; any size >= 1 x 1 is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from cpgym.errors import ArgumentError
+from cpgym.instances.fjsp import FlexibleJobShopInstance
+
+SD_SIZES = ((10, 5), (20, 5), (15, 10), (20, 10))  # (jobs, machines) used for training and testing
+
+
+def _sd1_durations(rng: np.random.Generator, count: int) -> np.ndarray:
+    mu = int(rng.integers(1, 21))
+    low, high = max(1, (8 * mu + 5) // 10), min(20, (12 * mu + 5) // 10)  # round(0.8 mu), round(1.2 mu): no ties
+    return rng.integers(low, high + 1, size=count)
+
+
+def _generate(
+    kind: str,
+    n_jobs: int,
+    n_machines: int,
+    seed: int | None,
+    name: str | None,
+    n_operations: Callable[[np.random.Generator], int],
+    durations: Callable[[np.random.Generator, int], np.ndarray],
+) -> FlexibleJobShopInstance:
+    if n_jobs < 1 or n_machines < 1:
+        raise ArgumentError(f"{kind} needs at least one job and one machine, got {n_jobs} x {n_machines}")
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for _ in range(n_jobs):
+        operations = []
+        for _ in range(n_operations(rng)):
+            machines = np.sort(rng.choice(n_machines, size=int(rng.integers(1, n_machines + 1)), replace=False))
+            operations.append(tuple(zip(machines.tolist(), durations(rng, len(machines)).tolist())))
+        jobs.append(tuple(operations))
+    return FlexibleJobShopInstance(
+        name or f"{kind}_{n_jobs}x{n_machines}_seed{seed}", tuple(jobs), n_machines,
+        metadata={"generator": kind, "seed": seed},
+    )
+
+
+def generate_sd1(n_jobs: int, n_machines: int, seed: int | None = None, name: str | None = None
+                 ) -> FlexibleJobShopInstance:
+    """An SD1 instance (Song et al. 2022); at least one operation per job when ``n_machines`` < 2."""
+    low, high = max(1, 4 * n_machines // 5), max(1, 6 * n_machines // 5)  # floor(0.8 m), floor(1.2 m)
+    return _generate("sd1", n_jobs, n_machines, seed, name, lambda rng: int(rng.integers(low, high + 1)),
+                     _sd1_durations)
+
+
+def generate_sd2(n_jobs: int, n_machines: int, seed: int | None = None, name: str | None = None
+                 ) -> FlexibleJobShopInstance:
+    """An SD2 instance (DANIEL, Wang et al. 2023): ``n_machines`` operations per job."""
+    return _generate("sd2", n_jobs, n_machines, seed, name, lambda rng: n_machines,
+                     lambda rng, count: rng.integers(1, 100, size=count))
