@@ -10,8 +10,8 @@ A subset (``--per-class`` instances of every (correlation, n) / N group) keeps r
 ``--out``, rows are written as they finish and a rerun skips the instances already there;
 ``--summarize`` prints the tables of finished runs (all shards together) without running anything.
 ``--certify SECONDS`` spends up to that long per evaluation to decide each capital-budgeting comparison
-by certified bounds (thresholded evaluations, see :func:`certify`); ``--rescore JSON`` does so for the
-decisions stored in an earlier run's rows instead of running Neur2RO again.
+by certified bounds (thresholded evaluations, :func:`cpgym.evaluation.certify.certify`); ``--rescore JSON``
+does so for the decisions stored in an earlier run's rows instead of running Neur2RO again.
 
     python benchmarks/neur2ro_eval.py --problem knapsack --per-class 2 --stratified --time-limit 15
     python benchmarks/neur2ro_eval.py --problem capital_budgeting --per-class 2 --stratified --time-limit 60
@@ -29,13 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from cpgym.agents.neur2ro.ccg import solve_neur2ro
-from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
 from cpgym.cp_models.robust.knapsack import evaluate_knapsack
-from cpgym.instances.capital_budgeting import capital_budgeting_names, k_adaptability_results, load_capital_budgeting
+from cpgym.evaluation.certify import VERDICTS, certified_gain, certified_verdict, certify, compare, same_decisions
+from cpgym.instances.capital_budgeting import capital_budgeting_names, load_capital_budgeting
 from cpgym.instances.robust_knapsack import knapsack_names, load_robust_knapsack
-
-TIE = 1e-5  # relative difference below which two robust values count as equal: the evaluator's lower bound
-#   holds for budgets perturbed by 1e-4, which moved a value by 1.9e-6 relative (CB_n10_xi4_s1)
 
 
 def _subset(names: list[str], key, per_class: int, offset: int = 0, stratified: bool = False) -> list[str]:
@@ -89,7 +86,7 @@ def run_knapsack(args) -> list[dict]:
     key = lambda s: re.match(r"RKP_(\w+?)_n(\d+)_", s).groups()  # noqa: E731
     for name in _names(args, knapsack_names(), key):
         instance = load_robust_knapsack(name)
-        x, info = solve_neur2ro(instance, "knapsack", args.time_limit, args.model, args.mode, not args.no_select,
+        x, info = solve_neur2ro(instance, None, args.time_limit, args.model, args.mode, not args.no_select,
                                 **_shares(args))
         score = evaluate_knapsack(instance, x, time_limit=args.eval_time_limit)
         error = 100 * (instance.best_known - score.objective) / abs(instance.best_known)
@@ -110,87 +107,24 @@ def run_capital_budgeting(args) -> list[dict]:
     key = lambda s: int(re.match(r"CB_n(\d+)_", s).group(1))  # noqa: E731
     for name in _names(args, capital_budgeting_names(), key):
         instance = load_capital_budgeting(name)
-        x, info = solve_neur2ro(instance, "capital_budgeting", args.time_limit, args.model, args.mode,
-                                not args.no_select, **_shares(args))
-        ours = evaluate_capital_budgeting(instance, x, time_limit=args.eval_time_limit)
-        ours_sampled = sampled_capital_budgeting(instance, x).objective
-        results = k_adaptability_results(name)
-        baseline = {r.K: evaluate_capital_budgeting(instance, r.x, time_limit=args.eval_time_limit) for r in results}
-        sampled = {r.K: sampled_capital_budgeting(instance, r.x).objective for r in results}
-        best = max(r.objective for r in baseline.values())
-        best_upper = max(r.upper for r in baseline.values())
-        best_sampled = max(sampled.values())
-        row = {"name": name, "n": key(name), "objective": ours.objective, "upper": ours.upper,
-               "sampled": ours_sampled, "kadapt_best": best, "kadapt_best_upper": best_upper,
-               "kadapt_best_sampled": best_sampled, "kadapt_runtime": {r.K: r.runtime for r in results},
-               "gain_pct": 100 * (ours.objective - best) / abs(best),
-               "gain_upper_pct": 100 * (ours.upper - best_upper) / abs(best_upper),
-               "gain_sampled_pct": 100 * (ours_sampled - best_sampled) / abs(best_sampled),
+        x, info = solve_neur2ro(instance, None, args.time_limit, args.model, args.mode, not args.no_select,
+                                **_shares(args))
+        row = {"name": name, "n": key(name), **compare(instance, x, args.eval_time_limit),
                "time": info["time"], "iterations": info["iterations"], "status": info["status"],
-               "eval_status": ours.status, "candidates": info["candidates"], "feedback": info["feedback"],
-               "evaluation_time": info["evaluation_time"], "x": np.asarray(x, dtype=int).tolist(),
-               "kadapt": {r.K: {"lower": baseline[r.K].objective, "upper": baseline[r.K].upper,
-                                "sampled": sampled[r.K]} for r in results}}
+               "candidates": info["candidates"], "feedback": info["feedback"],
+               "evaluation_time": info["evaluation_time"]}
         if args.certify:
             certify(instance, row, args.certify)
         _save(args, row)
-        print(f"{name:15s} neur2ro [{ours.objective:7.3f}, {ours.upper:7.3f}] sampled {ours_sampled:7.3f}  "
-              f"best k-adapt [{best:7.3f}, {best_upper:7.3f}] sampled {best_sampled:7.3f}  gain "
-              f"{row['gain_pct']:+6.2f} / {row['gain_upper_pct']:+6.2f} / {row['gain_sampled_pct']:+6.2f} %  "
-              f"time {info['time']:5.1f} s  it {info['iterations']}", flush=True)
+        print(f"{name:15s} neur2ro [{row['objective']:7.3f}, {row['upper']:7.3f}] sampled {row['sampled']:7.3f}  "
+              f"best k-adapt [{row['kadapt_best']:7.3f}, {row['kadapt_best_upper']:7.3f}] sampled "
+              f"{row['kadapt_best_sampled']:7.3f}  gain {row['gain_pct']:+6.2f} / {row['gain_upper_pct']:+6.2f} / "
+              f"{row['gain_sampled_pct']:+6.2f} %  time {info['time']:5.1f} s  it {info['iterations']}", flush=True)
     return args.rows
 
 
-def certify(instance, row: dict, limit: float, quick: float | None = None, tol: float = TIE) -> dict:
-    """Tighten the row's evaluator bounds until :func:`certified_verdict` decides (or time runs out).
-
-    1. With ``quick``, every decision still needed (Neur2RO's and the k-adaptability ones that differ from
-       it) is evaluated again for ``quick`` seconds (for rows scored before the evaluator's local search,
-       which sharpens the upper bounds).
-    2. Neur2RO's decision is evaluated with the best k-adaptability upper bound as ``threshold``, for
-       at most ``limit`` seconds: its certified lower bound reaches it, or its upper bound falls below.
-    3. In the latter case the k-adaptability decision with the best upper bound is evaluated with
-       Neur2RO's upper bound as threshold, which can prove Neur2RO worse.
-
-    New and stored bounds are intersected (both certified); the per-K bounds, the best-of-K bounds and
-    the gains of the row are updated in place, with ``certify_time``.
-    """
-    start = time.perf_counter()
-    decisions = {"ours": np.asarray(row["x"]), **{str(r.K): r.x for r in k_adaptability_results(row["name"])}}
-    bounds = {"ours": {"lower": row["objective"], "upper": row["upper"]},
-              **{str(k): dict(b) for k, b in row["kadapt"].items()}}
-    others = [k for k in decisions if k != "ours" and int(k) not in _same_decisions(row)]
-    slack = tol * max(1.0, abs(row["upper"]))
-    if not others:  # Neur2RO returned every k-adaptability decision: equal, nothing to decide
-        row["certify_time"] = time.perf_counter() - start
-        return row
-
-    def evaluate(key: str, cap: float, threshold: float | None = None) -> None:
-        e = evaluate_capital_budgeting(instance, decisions[key], time_limit=cap, threshold=threshold)
-        bounds[key] = {**bounds[key], "lower": max(bounds[key]["lower"], e.lower),
-                       "upper": min(bounds[key]["upper"], e.upper)}
-        ours, kadapt = bounds["ours"], {k: b for k, b in bounds.items() if k != "ours"}
-        best, best_upper = max(b["lower"] for b in kadapt.values()), max(b["upper"] for b in kadapt.values())
-        row.update(objective=ours["lower"], upper=ours["upper"], kadapt=kadapt, kadapt_best=best,
-                   kadapt_best_upper=best_upper, gain_pct=100 * (ours["lower"] - best) / abs(best),
-                   gain_upper_pct=100 * (ours["upper"] - best_upper) / abs(best_upper))
-
-    for key in ["ours", *others] if quick else []:
-        if certified_verdict(row) == "undecided":
-            evaluate(key, quick)
-    if certified_verdict(row) == "undecided":
-        # half the verdict's slack: Neur2RO's upper bound (which sets that slack) may still come down
-        evaluate("ours", limit, max(bounds[k]["upper"] for k in others) - slack / 2)
-    if certified_verdict(row) == "undecided":
-        best = max(others, key=lambda k: bounds[k]["upper"])
-        if bounds["ours"]["upper"] < bounds[best]["upper"] - slack:
-            evaluate(best, limit, bounds["ours"]["upper"] + 2 * slack)
-    row["certify_time"] = time.perf_counter() - start
-    return row
-
-
 def rescore(args) -> list[dict]:
-    """:func:`certify` the stored decisions of ``--rescore`` rows (those with ``x``), resumable via ``--out``."""
+    """Certify the stored decisions of ``--rescore`` rows (those with ``x``), resumable via ``--out``."""
     rows = [row for row in json.loads(args.rescore.read_text()) if "x" in row]
     first, _, count = args.shard.partition("/")
     done = {row["name"] for row in args.rows}
@@ -220,57 +154,14 @@ def _table(rows: list[dict], group: str, metric: str, title: str) -> None:
               f"{np.mean([r['time'] for r in rs]):6.1f}s")
 
 
-def _same_decisions(row: dict) -> set[int]:
-    """The K whose literature k-adaptability decision is the row's Neur2RO decision."""
-    return {r.K for r in k_adaptability_results(row["name"]) if np.array_equal(r.x, row["x"])}
-
-
-def _other_uppers(row: dict) -> list[float]:
-    """Upper bounds of the k-adaptability decisions that differ from the row's Neur2RO decision."""
-    same = _same_decisions(row)
-    return [b["upper"] for k, b in row["kadapt"].items() if int(k) not in same]
-
-
-def certified_verdict(row: dict, tol: float = TIE) -> str:
-    """What the evaluator's bounds alone prove about Neur2RO against the best k-adaptability decision.
-
-    ``at least as good``: against every k-adaptability decision, Neur2RO's decision is the same one or its
-    certified lower bound reaches that decision's upper bound; ``worse``: its upper bound is below some
-    k-adaptability decision's certified lower bound; otherwise ``undecided`` (the brackets overlap).
-    Differences below ``tol`` (relative) are ties, which count as at least as good. Rows
-    without the per-K bounds and decisions (older runs) are judged on the best bounds over K alone.
-    """
-    slack = tol * max(1.0, abs(row["upper"]))
-    if row["upper"] < row["kadapt_best"] - slack:
-        return "worse"
-    if "kadapt" in row and "x" in row:
-        return "at least as good" if all(row["objective"] >= u - slack for u in _other_uppers(row)) else "undecided"
-    return "at least as good" if row["objective"] >= row["kadapt_best_upper"] - slack else "undecided"
-
-
-def certified_gain(row: dict) -> float:
-    """Certified lower bound on Neur2RO's gain over the best k-adaptability decision, in %: Neur2RO's lower
-    bound against the largest upper bound of the k-adaptability decisions that differ from it (0 if none
-    differs). Rows without per-K decisions use the best upper bound over K."""
-    if "kadapt" in row and "x" in row:
-        uppers = _other_uppers(row)
-        if not uppers:
-            return 0.0
-        best = max(uppers)
-    else:
-        best = row["kadapt_best_upper"]
-    return 100 * (row["objective"] - best) / abs(best)
-
-
 def _verdicts(rows: list[dict]) -> None:
-    labels = ("at least as good", "worse", "undecided")
     print("\ncertified by the evaluator's bounds alone (Neur2RO vs best k-adaptability decision)")
-    print(f"{'n':>8s} " + " ".join(f"{label:>17s}" for label in labels))
+    print(f"{'n':>8s} " + " ".join(f"{label:>17s}" for label in VERDICTS))
     for g in [*sorted({r["n"] for r in rows}), "all"]:
         verdicts = [certified_verdict(r) for r in rows if g == "all" or r["n"] == g]
-        print(f"{g!s:>8s} " + " ".join(f"{verdicts.count(label):17d}" for label in labels))
+        print(f"{g!s:>8s} " + " ".join(f"{verdicts.count(label):17d}" for label in VERDICTS))
     with_x = [r for r in rows if "x" in r]
-    same = sum(bool(_same_decisions(r)) for r in with_x)
+    same = sum(bool(same_decisions(r)) for r in with_x)
     print(f"Neur2RO returned one of the literature's k-adaptability decisions on {same} of {len(with_x)} "
           "instances with a stored decision")
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from cpgym.errors import ArgumentError
+
 Layers = Sequence[tuple[np.ndarray, np.ndarray]]
 
 
@@ -48,7 +50,7 @@ def interval_bounds(layers: Layers, lower, upper, relu_last: bool = False) -> li
     """Pre-activation bounds ``(l, u)`` of every layer given input bounds (interval arithmetic)."""
     lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
     if np.any(lo > hi):
-        raise ValueError("input lower bounds exceed upper bounds")
+        raise ArgumentError("input lower bounds exceed upper bounds")
     bounds = []
     for k, (w, b) in enumerate(layers):
         w = np.asarray(w, dtype=float)
@@ -98,9 +100,9 @@ def add_relu_network(
     """
     inputs = list(inputs)
     if len(inputs) != len(np.atleast_1d(lower)) or len(inputs) != len(np.atleast_1d(upper)):
-        raise ValueError("inputs, lower and upper must have the same length")
+        raise ArgumentError("inputs, lower and upper must have the same length")
     if len(inputs) != np.asarray(layers[0][0]).shape[1]:
-        raise ValueError(f"network expects {np.asarray(layers[0][0]).shape[1]} inputs, got {len(inputs)}")
+        raise ArgumentError(f"network expects {np.asarray(layers[0][0]).shape[1]} inputs, got {len(inputs)}")
     bounds = interval_bounds(layers, lower, upper, relu_last)
     h, n_binaries, n_stable = inputs, 0, 0
     for k, ((w, b), (pre_lo, pre_hi)) in enumerate(zip(layers, bounds)):

@@ -22,16 +22,9 @@ from cpgym.agents.neur2ro.ccg import (
     x_embedding_milp,
     xi_embedding_milp,
 )
-from cpgym.agents.neur2ro.data import (
-    CapitalBudgetingProblem,
-    DataConfig,
-    KnapsackProblem,
-    generate_dataset,
-    generate_shard,
-    get_problem,
-    load_dataset,
-)
+from cpgym.agents.neur2ro.data import DataConfig, generate_dataset, generate_shard, load_dataset
 from cpgym.agents.neur2ro.net import NetConfig, Scaling, ValueNet, load_value_net, save_value_net
+from cpgym.agents.neur2ro.problems import CapitalBudgetingProblem, KnapsackProblem, get_problem, problem_for
 from cpgym.agents.neur2ro.train import (
     add_neur2ro_parser,
     data_config,
@@ -44,6 +37,7 @@ from cpgym.agents.neur2ro.train import main as train_main
 from cpgym.cp_models.relu_milp import add_relu_network, forward, interval_bounds
 from cpgym.cp_models.robust.capital_budgeting import cb_second_stage
 from cpgym.cp_models.robust.knapsack import evaluate_knapsack, knapsack_second_stage
+from cpgym.errors import ArgumentError, UnknownProblemError
 from cpgym.instances.capital_budgeting import generate_capital_budgeting
 from cpgym.instances.robust_knapsack import generate_robust_knapsack
 
@@ -336,6 +330,10 @@ def test_ccg_returns_feasible_decision(tmp_path):
     path, _ = save_value_net(net, tmp_path / "cb.pt")
     x2, info2 = solve_neur2ro(instance, "capital_budgeting", 20, model_path=path, select=False)
     assert np.array_equal(x, x2) and info2["model"] == str(path)
+    for problem in (None, "cb"):  # inferred from the instance, or the registry's name
+        assert np.array_equal(solve_neur2ro(instance, problem, 20, model_path=path, select=False)[0], x)
+    with pytest.raises(ArgumentError, match="not one of problem 'knapsack'"):
+        solve_neur2ro(instance, "knapsack", 5, model_path=path)
     with pytest.raises(ValueError, match="trained for"):
         solve_neur2ro(_knapsack(), "knapsack", 5, model_path=path)
     with pytest.raises(FileNotFoundError):
@@ -375,6 +373,10 @@ def test_subcommand_registration():
     add_neur2ro_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["neur2ro", "--problem", "knapsack", "--literature"])
     assert args.func is run and data_config(args) == DataConfig("knapsack", 500, 10, 50, vertex_fraction=0.0)
+    args = parser.parse_args(["neur2ro", "--problem", "knapsack"])
+    assert data_config(args) == DataConfig("knapsack", 200, 10, 25, vertex_fraction=0.3)
+    args = parser.parse_args(["neur2ro", "--problem", "capital_budgeting"])  # no vertex scenarios
+    assert data_config(args) == DataConfig("capital_budgeting", 150, 10, 20, vertex_fraction=0.0)
     with pytest.raises(SystemExit):
         parser.parse_args(["neur2ro", "--problem", "tsp"])
 
@@ -384,3 +386,46 @@ def test_shipped_models_load(problem):
     net = load_value_net(default_model_path(problem))
     assert net.config.problem == problem and net.config.scaling is not None
     assert default_model_path(problem).with_suffix(".json").is_file()
+
+
+# ---------------------------------------------------------------- problems
+
+def test_problems_by_any_name_and_by_instance():
+    assert get_problem("knapsack") is get_problem("rkp") is get_problem("robust_knapsack") is KnapsackProblem
+    assert get_problem("capital_budgeting") is get_problem("cb") is CapitalBudgetingProblem
+    assert problem_for(_knapsack()) is KnapsackProblem and problem_for(_cb()) is CapitalBudgetingProblem
+    assert default_model_path("rkp") == default_model_path("knapsack")
+    for name in ("jobshop", "tsp"):  # registered but not robust, unknown
+        with pytest.raises(UnknownProblemError):
+            get_problem(name)
+
+
+@pytest.mark.parametrize("problem,make", [("knapsack", _knapsack), ("capital_budgeting", _cb)])
+def test_batched_prediction_equals_prediction(problem, make):
+    """``predict_batch`` (the problem's affine first layer) equals the full forward pass per scenario."""
+    instance = make()
+    view = NetView(_tiny_net(problem, instance, seed=3), instance)
+    rng = np.random.default_rng(2)
+    x = CapitalBudgetingProblem.sample_x(instance, rng) if problem == "capital_budgeting" else np.ones(instance.n)
+    xis = np.stack([view.problem.sample_xi(instance, x, rng, vertex_fraction=0.5) for _ in range(5)])
+    batch = view.predict_batch(x, th.from_numpy(xis).float()).detach().numpy()
+    assert batch == pytest.approx([_torch_predict(view.net, instance, x, xi) for xi in xis], abs=1e-5)
+
+
+def test_knapsack_projection_onto_the_budgeted_box():
+    instance = generate_robust_knapsack(6, "UN", h=40, dev=1 / 3, seed=0)  # Gamma = 2
+    x = np.array([1, 1, 1, 1, 0, 0])
+    xi = th.tensor([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0],  # over budget on the chosen items: 0.5 each
+                    [0.2, 0.3, -0.4, 1.5, 0.9, 0.1]])  # clip to the box: within budget
+    projected = KnapsackProblem.project(instance, x, xi).numpy()
+    assert projected[0] == pytest.approx([0.5, 0.5, 0.5, 0.5, 0, 0], abs=1e-6)
+    assert projected[1] == pytest.approx([0.2, 0.3, 0, 1, 0, 0], abs=1e-6)
+
+
+def test_package_exports_load_lazily_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, cpgym.agents.neur2ro as n; assert n.get_problem('cb').name == 'capital_budgeting'; "
+            "assert 'torch' not in sys.modules; assert all(getattr(n, name) for name in n.__all__)")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,5 @@
-"""Second stages, exact evaluation and CCG checked against brute force and literature values."""
+"""Second stages, 0/1 knapsack, MILP encodings, exact evaluation and CCG checked against brute force and literature
+values."""
 
 import itertools
 
@@ -7,9 +8,7 @@ import pytest
 from ortools.linear_solver import pywraplp
 
 from cpgym.cp_models.robust.capital_budgeting import (
-    FrontierTooLarge,
     _adversary,
-    _knapsack01,
     _polish,
     _Pool,
     _seed_scenarios,
@@ -25,12 +24,16 @@ from cpgym.cp_models.robust.knapsack import (
     sampled_knapsack,
     second_stage_value,
 )
+from cpgym.cp_models.robust.knapsack01 import FrontierTooLarge, knapsack01, knapsack01_dp, knapsack01_scip
+from cpgym.cp_models.robust.recourse import CapitalBudgetingRecourse, KnapsackRecourse, recourse_for
+from cpgym.errors import ArgumentError, UnknownProblemError
 from cpgym.instances.capital_budgeting import (
     evaluation_scenarios,
     generate_capital_budgeting,
     k_adaptability_results,
     load_capital_budgeting,
 )
+from cpgym.instances.generators import taillard
 from cpgym.instances.robust_knapsack import generate_robust_knapsack, load_robust_knapsack
 
 
@@ -132,7 +135,7 @@ def test_capital_budgeting_second_stage_at_the_box_centre_falls_back_to_scip():
     inst = load_capital_budgeting("CB_n50_xi4_s5")
     x, centre = np.zeros(inst.n, int), np.zeros(4)
     with pytest.raises(FrontierTooLarge):
-        _knapsack01(inst.k * inst.revenues(centre), inst.costs(centre), inst.budget, max_states=5000)
+        knapsack01_dp(inst.k * inst.revenues(centre), inst.costs(centre), inst.budget, max_states=5000)
     value, y = cb_second_stage(inst, x, centre)
     assert value == pytest.approx(cb_second_stage(inst, x, centre, solver="scip")[0], abs=1e-9)
     assert value == pytest.approx(cb_value(inst, x, y, centre)) and inst.costs(centre) @ y <= inst.budget + 1e-6
@@ -210,7 +213,7 @@ def test_capital_budgeting_ccg_beats_k_adaptability():
     inst = load_capital_budgeting("CB_n10_xi4_s1")
     result = solve_ccg(inst, time_limit=15, eval_time_limit=3)
     assert inst.robust_feasible(result.x)
-    assert result.bound >= result.objective
+    assert result.bound >= result.objective - 1e-9  # converged: SCIP's bound can sit 1 ulp below (5e-16)
     k2 = next(r for r in k_adaptability_results(inst.name) if r.K == 2)
     assert result.objective >= -k2.objective  # measured 2.793 vs 2.016 (K=2); K=10 has 2.7926
 
@@ -239,3 +242,115 @@ def test_capital_budgeting_evaluation_converges_on_bundled_instance():
     assert evaluation.objective >= -k10.objective - 1e-4  # full recourse >= K = 10 policies
     assert evaluation.upper == pytest.approx(cb_second_stage(inst, k10.x, evaluation.worst_scenario)[0])
     assert sampled_capital_budgeting(inst, k10.x, n_samples=500).objective >= evaluation.lower - 1e-6
+
+
+# ---------------------------------------------------------------- 0/1 knapsack
+
+def _knapsack01_brute_force(values, weights, capacity) -> float:
+    best = 0.0
+    for bits in itertools.product([False, True], repeat=len(values)):
+        mask = np.array(bits, dtype=bool)
+        if weights[mask].sum() <= capacity:
+            best = max(best, float(values[mask].sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_knapsack01_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 11))
+    values, weights = rng.uniform(0, 10, m), rng.uniform(0.5, 5, m)
+    capacity = float(rng.uniform(0, weights.sum()))
+    best = _knapsack01_brute_force(values, weights, capacity)
+    value, mask = knapsack01_dp(values, weights, capacity)
+    assert value == pytest.approx(best, abs=1e-9)
+    assert weights[mask].sum() <= capacity + 1e-9 and values[mask].sum() == pytest.approx(value, abs=1e-9)
+    for value, mask in (knapsack01_scip(values, weights, capacity),
+                        knapsack01(values, weights, capacity, max_states=1)):  # max_states=1: mostly SCIP
+        _assert_scip_optimum(value, best)
+        assert weights[mask].sum() <= capacity + 1e-6 and values[mask].sum() == pytest.approx(value, abs=1e-9)
+
+
+def _assert_scip_optimum(value: float, best: float) -> None:
+    """SCIP stops at its default relative gap limit (1e-4)."""
+    assert best * (1 - 1e-4) - 1e-9 <= value <= best + 1e-6
+
+
+def test_knapsack01_frontier_limit_falls_back_to_scip():
+    """Equal value/weight ratios: the Dantzig bound prunes nothing and the frontier grows like 2^m."""
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(1, 2, 14)
+    values, capacity = 0.7 * weights, 0.5 * float(weights.sum())
+    best = _knapsack01_brute_force(values, weights, capacity)
+    with pytest.raises(FrontierTooLarge):
+        knapsack01_dp(values, weights, capacity, max_states=100)
+    assert knapsack01_dp(values, weights, capacity)[0] == pytest.approx(best, abs=1e-9)  # no limit: exact
+    value, mask = knapsack01(values, weights, capacity, max_states=100)
+    _assert_scip_optimum(value, best)
+    assert weights[mask].sum() <= capacity + 1e-6
+
+
+def test_knapsack01_edge_cases_and_errors():
+    values, weights = np.array([3.0, 2.0]), np.array([2.0, 1.0])
+    for solve in (knapsack01_dp, knapsack01_scip):
+        assert solve(values, weights, -1.0)[0] == 0.0 and not solve(values, weights, -1.0)[1].any()
+        assert solve(values, weights, 0.5)[0] == 0.0  # nothing fits
+        assert solve(values, weights, 3.0)[0] == pytest.approx(5.0)
+        assert solve(np.zeros(0), np.zeros(0), 1.0)[0] == 0.0
+        with pytest.raises(ArgumentError, match="positive"):
+            solve(values, np.array([1.0, 0.0]), 1.0)
+        with pytest.raises(ArgumentError, match="one length"):
+            solve(values, np.ones(3), 1.0)
+
+
+# ---------------------------------------------------------------- second-stage MILP encodings
+
+def _fixed(solver, x: np.ndarray) -> list:
+    return [solver.IntVar(int(v), int(v), f"x{i}") for i, v in enumerate(x)]
+
+
+def _max_value(recourse, x: np.ndarray, xi: np.ndarray, off=None) -> float:
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    xs = _fixed(solver, x)
+    solver.Maximize(recourse.value(solver, xs, recourse.copy(solver, xs, 0), xi, off))
+    assert solver.Solve() == pywraplp.Solver.OPTIMAL
+    return solver.Objective().Value()
+
+
+def test_recourse_milps_equal_the_exact_second_stages():
+    rng = np.random.default_rng(0)
+    kn = generate_robust_knapsack(8, "UN", h=40, dev=0.3, seed=1)
+    cb = generate_capital_budgeting(7, 2)
+    assert isinstance(recourse_for(kn), KnapsackRecourse) and isinstance(recourse_for(cb), CapitalBudgetingRecourse)
+    for _ in range(4):
+        x, xi = rng.integers(0, 2, kn.n), rng.uniform(0, 0.6, kn.n)
+        value = _max_value(recourse_for(kn), x, xi)
+        assert value == pytest.approx(knapsack_second_stage(kn, x, xi)[0], abs=1e-6)
+        assert value <= recourse_for(kn).value_bound([xi])
+        x, xi = np.zeros(cb.n, int), rng.uniform(-1, 1, 4)
+        x[rng.choice(cb.n, 2, replace=False)] = 1
+        value = _max_value(recourse_for(cb), x, xi)
+        assert value == pytest.approx(cb_second_stage(cb, x, xi)[0], abs=1e-6)
+        assert value <= recourse_for(cb).value_bound([xi, -xi]) + 1e-9
+        # off = 1 relaxes the scenario's budget: every project not started is taken
+        relaxed = _max_value(recourse_for(cb), x, xi, off=1)
+        assert relaxed == pytest.approx(float(cb.revenues(xi) @ (x + cb.k * (1 - x))), abs=1e-6)
+
+
+def test_recourse_first_stage_constraints_and_objective():
+    kn = generate_robust_knapsack(6, "SC", h=40, dev=0.3, seed=2)
+    x = np.array([1, 0, 1, 1, 0, 1])
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    solver.Maximize(recourse_for(kn).first_stage(solver, _fixed(solver, x)))
+    assert solver.Solve() == pywraplp.Solver.OPTIMAL
+    assert solver.Objective().Value() == pytest.approx(kn.first_stage_value(x))
+    cb = generate_capital_budgeting(6, 3)
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    xs = [solver.BoolVar(f"x{i}") for i in range(cb.n)]
+    assert recourse_for(cb).first_stage(solver, xs) == 0.0  # no first-stage objective
+    solver.Maximize(sum(xs))
+    assert solver.Solve() == pywraplp.Solver.OPTIMAL
+    most = max(sum(bits) for bits in itertools.product([0, 1], repeat=cb.n) if cb.robust_feasible(np.array(bits)))
+    assert solver.Objective().Value() == pytest.approx(most)
+    with pytest.raises(UnknownProblemError):
+        recourse_for(taillard(3, 3, 1, 2))

@@ -23,16 +23,21 @@ MILP (:mod:`cpgym.cp_models.relu_milp`):
   (kept from the previous iteration when SCIP's time-capped incumbent is worse on the main objective).
   ``mode="all"`` is a variant with exact second stages for every scenario in the main problem.
 * Candidate selection (default, ``select=True``): the network guides the search, an exact score
-  (``evaluate_knapsack``; capital budgeting: worst case over sampled scenarios) picks among its
-  proposals. Every distinct main-problem ``x`` is scored and the best is returned; when the network-driven loop stops
-  early, the exact worst case of the last ``x`` enters the main problem with its own exact second
-  stage and the loop continues until the time limit. The caller scores the returned ``x`` with the
-  exact evaluator again (with its own, longer limit).
+  (``evaluate_knapsack``; capital budgeting: the exact evaluator without the literature scenarios)
+  picks among its proposals. Every distinct main-problem ``x`` is scored and the best is returned; when
+  the network-driven loop stops early, the exact worst case of the last ``x`` enters the main problem
+  with its own exact second stage and the loop continues until the time limit. The caller scores the
+  returned ``x`` with the exact evaluator again (with its own, longer limit).
+
+Nothing here depends on the problem: features, sampling, the uncertainty set and the candidate score
+come from the problem class (:mod:`cpgym.agents.neur2ro.problems`), the second-stage constraints from
+its :class:`~cpgym.cp_models.robust.recourse.Recourse`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -40,15 +45,14 @@ import numpy as np
 import torch as th
 from ortools.linear_solver import pywraplp
 
-from cpgym.agents.neur2ro.data import get_problem
 from cpgym.agents.neur2ro.net import ValueNet, load_value_net
+from cpgym.agents.neur2ro.problems import get_problem, problem_for
 from cpgym.agents.shipped import models_dir
-from cpgym.cp_models.relu_milp import add_relu_network
-from cpgym.cp_models.robust.capital_budgeting import cb_second_stage, evaluate_capital_budgeting
+from cpgym.cp_models.relu_milp import ReluEncoding, add_relu_network
 from cpgym.cp_models.robust.common import RobustEvaluation
-from cpgym.cp_models.robust.knapsack import evaluate_knapsack, knapsack_second_stage
+from cpgym.cp_models.robust.recourse import Recourse, recourse_for
+from cpgym.errors import ArgumentError
 
-DEFAULT_MODELS = {"knapsack": "neur2ro_knapsack.pt", "capital_budgeting": "neur2ro_capital_budgeting.pt"}
 RESERVE = 0.03  # share of the time limit kept free: solver time caps overrun by model building (~0.1-1 s)
 
 
@@ -58,6 +62,10 @@ class NetView:
     def __init__(self, net: ValueNet, instance) -> None:
         self.net, self.instance = net, instance
         self.problem = get_problem(net.config.problem)
+        if problem_for(instance) is not self.problem:
+            raise ArgumentError(f"the network was trained for {net.config.problem!r}, not for {instance.name} "
+                                f"(a {problem_for(instance).name} instance)")
+        self.recourse = recourse_for(instance)
         self.scaling = net.config.scaling
         self.static = self.problem.static(instance)
         self.n = instance.n
@@ -91,25 +99,24 @@ class NetView:
         return self.net.xi_encoder(th.from_numpy(f)[None], th.ones(1, self.n))[0].double().numpy()
 
     @cached_property
-    def _xi_affine(self) -> tuple[th.Tensor, th.Tensor]:
-        """First layer of ``phi_xi`` as ``a0 + sum_d local_d * slopes[d]`` (per item)."""
-        zero = np.zeros(self.problem.xi_shape(self.n))
-        directions = [np.ones(self.n)] if self.problem.name == "knapsack" else list(np.eye(len(zero)))
-        a0 = self.xi_first_layer(zero)
-        slopes = np.stack([self.xi_first_layer(d) - a0 for d in directions])
+    def xi_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """First layer of ``phi_xi`` as ``a0 + sum_d local_d * slopes[d]`` per item, with the item's local
+        inputs along the problem's ``xi_directions``: ``a0`` (n, H), ``slopes`` (D, n, H)."""
+        a0 = self.xi_first_layer(np.zeros(self.problem.xi_shape(self.n)))
+        slopes = np.stack([self.xi_first_layer(d) - a0 for d in self.problem.xi_directions(self.n)])
+        return a0, slopes
+
+    @cached_property
+    def _xi_affine_torch(self) -> tuple[th.Tensor, th.Tensor]:
+        a0, slopes = self.xi_affine
         return th.from_numpy(a0).float(), th.from_numpy(slopes).float()
 
     def predict_batch(self, x: np.ndarray, xi: th.Tensor) -> th.Tensor:
         """Scaled predictions for scenarios ``xi`` (B, xi_dim), differentiable in ``xi``.
 
-        Uses that the first layer of ``phi_xi`` is affine in the scenario: knapsack item ``i``
-        reads ``xi_i``, a capital-budgeting item reads the whole ``xi``.
+        Uses that the first layer of ``phi_xi`` is affine in the scenario (:attr:`xi_affine`).
         """
-        a0, slopes = self._xi_affine
-        if self.problem.name == "knapsack":
-            pre = a0 + xi[..., None] * slopes[0]
-        else:
-            pre = a0 + th.einsum("bd,dnh->bnh", xi, slopes)
+        pre = self.problem.first_layer(*self._xi_affine_torch, xi)
         emb_xi = self.net.xi_encoder.rho(self.net.xi_encoder.phi[1:](pre).sum(1))
         emb_x = th.from_numpy(self.x_embedding(np.asarray(x))).float().expand(len(xi), -1)
         return self.net.head(th.cat([emb_x, emb_xi], -1)).squeeze(-1)
@@ -135,62 +142,21 @@ def _head(solver, view: NetView, x_part, x_lo, x_hi, xi_part, xi_lo, xi_hi, name
     return enc.outputs[0], float(enc.lower[0]), float(enc.upper[0])
 
 
-# ---------------------------------------------------------------- exact second stages (main problem)
+# ---------------------------------------------------------------- main problem
 
-def _knapsack_recourse(solver, instance, x, scenarios, z):
-    """``w`` <= exact second-stage value of the scenario chosen by ``z`` (one ``y``/``r`` copy), or of
-    every scenario (``z is None``: one copy per scenario)."""
-    n = instance.n
-    big = float(instance.outsourcing.sum())
+def second_stage_milp(solver: pywraplp.Solver, recourse: Recourse, x: list, scenarios: list[np.ndarray], z):
+    """``w`` <= exact second-stage value of the scenario chosen by the one-hot ``z`` (one second-stage copy,
+    the other scenarios' constraints relaxed by big-M), or of every scenario (``z is None``: one copy each)."""
+    big = recourse.value_bound(scenarios)
     w = solver.NumVar(0.0, big, "w")
     copy = None
     for k, xi in enumerate(scenarios):
         if copy is None or z is None:
-            y = [solver.BoolVar(f"y{k}_{i}") for i in range(n)]
-            r = [solver.BoolVar(f"r{k}_{i}") for i in range(n)]
-            for i in range(n):
-                solver.Add(y[i] <= x[i])
-                solver.Add(r[i] <= y[i])
-            solver.Add(sum(int(instance.weight[i]) * y[i] + int(instance.repair_weight[i]) * r[i] for i in range(n))
-                       <= instance.capacity)
-            copy = (y, r)
-        y, r = copy
-        loss = instance.degradation * xi
-        value = pywraplp.SumArray([float(instance.outsourcing[i] - loss[i]) * y[i] + float(loss[i]) * r[i]
-                                   for i in range(n)])
-        solver.Add(w <= value + (0.0 if z is None else big * (1 - z[k])))
+            copy = recourse.copy(solver, x, k)
+        off = None if z is None else 1 - z[k]
+        value = recourse.value(solver, x, copy, xi, off)
+        solver.Add(w <= value + (0.0 if z is None else big * off))
     return w
-
-
-def _cb_recourse(solver, instance, x, scenarios, z):
-    """As :func:`_knapsack_recourse`, plus the robust first-stage budget ``1.5 cbar.x <= B``."""
-    n, budget = instance.n, instance.budget
-    solver.Add(sum(1.5 * float(instance.cost[i]) * x[i] for i in range(n)) <= budget)
-    big = max(float(instance.revenues(xi).sum()) for xi in scenarios)
-    w = solver.NumVar(0.0, big, "w")
-    y = None
-    for k, xi in enumerate(scenarios):
-        if y is None or z is None:
-            y = [solver.BoolVar(f"y{k}_{i}") for i in range(n)]
-            for i in range(n):
-                solver.Add(x[i] + y[i] <= 1)
-        c, r = instance.costs(xi), instance.revenues(xi)
-        over = 0.0 if z is None else max(0.0, float(c.sum()) - budget) * (1 - z[k])
-        solver.Add(sum(float(c[i]) * (x[i] + y[i]) for i in range(n)) <= budget + over)
-        slack = 0.0 if z is None else big * (1 - z[k])
-        solver.Add(w <= sum(float(r[i]) * x[i] + float(instance.k * r[i]) * y[i] for i in range(n)) + slack)
-    return w
-
-
-def _first_stage(view: NetView, x: list):
-    """First-stage objective (knapsack ``sum (pbar - f) x``; capital budgeting has none)."""
-    if view.problem.name != "knapsack":
-        return 0.0
-    gain = view.instance.profit - view.instance.outsourcing
-    return pywraplp.SumArray([float(gain[i]) * x[i] for i in range(view.n)])
-
-
-_RECOURSE = {"knapsack": _knapsack_recourse, "capital_budgeting": _cb_recourse}
 
 
 def x_embedding_milp(solver, view: NetView, x: list):
@@ -210,15 +176,15 @@ MAIN_MODES = ("selected", "all")
 def main_objective(view: NetView, x: np.ndarray, scenarios: list[np.ndarray], mode: str = "selected",
                    exact: list[np.ndarray] = ()) -> float:
     """The main problem's objective at a given ``x``, computed outside the MILP with the exact second stage."""
-    if view.problem.name == "capital_budgeting" and not view.instance.robust_feasible(x):
+    problem, instance = view.problem, view.instance
+    if not problem.feasible(instance, x):
         return -np.inf
     if mode == "all":
         chosen = list(scenarios)
     else:
         chosen = [scenarios[int(np.argmin([view.predict(x, xi) for xi in scenarios]))]]
-    second = knapsack_second_stage if view.problem.name == "knapsack" else cb_second_stage
-    first = view.instance.first_stage_value(x) if view.problem.name == "knapsack" else 0.0
-    return first + min(second(view.instance, x, xi)[0] for xi in [*chosen, *exact])
+    second = min(problem.label(instance, x, xi) for xi in [*chosen, *exact])
+    return problem.first_stage_value(instance, x) + second
 
 
 def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, mode: str = "selected",
@@ -234,7 +200,7 @@ def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, 
     their own exact second stage, whatever the mode; the objective uses the smallest of all.
     """
     if mode not in MAIN_MODES:
-        raise ValueError(f"unknown main-problem mode {mode!r}; use one of {MAIN_MODES}")
+        raise ArgumentError(f"unknown main-problem mode {mode!r}; use one of {MAIN_MODES}")
     solver = _solver(time_limit)
     x = [solver.BoolVar(f"x{i}") for i in range(view.n)]
     if mode == "all":
@@ -254,14 +220,18 @@ def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, 
         for (v, _, v_hi), zk in zip(preds, z):
             solver.Add(t <= v)
             solver.Add(t >= v - (v_hi - t_lo) * (1 - zk))
-    w = _RECOURSE[view.problem.name](solver, view.instance, x, scenarios, z)
+    first = view.recourse.first_stage(solver, x)
+    w = second_stage_milp(solver, view.recourse, x, scenarios, z)
     if len(exact):
-        w_exact = _RECOURSE[view.problem.name](solver, view.instance, x, list(exact), None)
+        # the first-stage constraints once more: a duplicate, but the measured (shipped) results were
+        # obtained with it, and SCIP's path depends on it
+        view.recourse.first_stage(solver, x)
+        w_exact = second_stage_milp(solver, view.recourse, x, list(exact), None)
         worst = solver.NumVar(-solver.infinity(), solver.infinity(), "worst")
         solver.Add(worst <= w)
         solver.Add(worst <= w_exact)
         w = worst
-    solver.Maximize(_first_stage(view, x) + w)
+    solver.Maximize(first + w)
     if hint is not None:
         solver.SetHint(x, [float(v) for v in hint])
     if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
@@ -272,36 +242,6 @@ def main_problem(view: NetView, scenarios: list[np.ndarray], time_limit: float, 
 
 # ---------------------------------------------------------------- adversarial problem
 
-def _knapsack_uncertainty(solver, instance, x):
-    """Variables ``xi_i`` of the chosen items, ``sum xi <= Gamma``; per item the indices it reads."""
-    chosen = np.flatnonzero(x)
-    xi = [solver.NumVar(0.0, 1.0, f"xi{i}") for i in chosen]
-    if xi:
-        solver.Add(sum(xi) <= float(instance.gamma))
-    reads = [[] for _ in range(instance.n)]
-    for k, i in enumerate(chosen):
-        reads[i] = [k]
-    basis = [np.ones(instance.n)]  # direction of an item's local input (xi_i)
-
-    def to_xi(values):
-        out = np.zeros(instance.n)
-        out[chosen] = np.clip(values, 0.0, 1.0)
-        scale = min(1.0, instance.gamma / max(out.sum(), 1e-12))
-        return out * scale
-
-    return xi, np.zeros(len(xi)), np.ones(len(xi)), reads, basis, to_xi
-
-
-def _cb_uncertainty(solver, instance, x):
-    d = instance.xi_dim
-    xi = [solver.NumVar(-1.0, 1.0, f"xi{j}") for j in range(d)]
-    reads = [list(range(d))] * instance.n
-    return xi, -np.ones(d), np.ones(d), reads, list(np.eye(d)), lambda values: np.clip(values, -1.0, 1.0)
-
-
-_UNCERTAINTY = {"knapsack": _knapsack_uncertainty, "capital_budgeting": _cb_uncertainty}
-
-
 def _sum(values: list):
     """Sum of numbers and variables/expressions (a number when there are no variables)."""
     constant = sum(float(v) for v in values if isinstance(v, (int, float)))
@@ -309,14 +249,15 @@ def _sum(values: list):
     return pywraplp.SumArray(terms) + constant if terms else constant
 
 
-def xi_embedding_milp(solver, view: NetView, x: np.ndarray):
+def xi_embedding_milp(solver: pywraplp.Solver, view: NetView,
+                      x: np.ndarray) -> tuple[list, Callable[[np.ndarray], np.ndarray], ReluEncoding]:
     """Scenario variables of the uncertainty set (given ``x``) and the encoding of ``rho_xi(sum_i phi_xi)``.
 
     Returns ``(variables, to_xi, encoding)``; ``to_xi`` maps variable values to a scenario vector.
     """
-    xi, lo, hi, reads, basis, to_xi = _UNCERTAINTY[view.problem.name](solver, view.instance, x)
-    a0 = view.xi_first_layer(np.zeros(view.problem.xi_shape(view.n)))
-    slopes = [view.xi_first_layer(direction) - a0 for direction in basis]  # each (n, H)
+    scenario = view.problem.scenario_variables(solver, view.instance, x)
+    xi, lo, hi, reads = scenario.variables, scenario.lower, scenario.upper, scenario.reads
+    a0, slopes = view.xi_affine
     rest = view.phi_xi[1:]
     dim = view.rho_xi[0][0].shape[1]
     terms = [[] for _ in range(dim)]
@@ -335,21 +276,8 @@ def xi_embedding_milp(solver, view: NetView, x: np.ndarray):
             terms[j].append(enc.outputs[j])
         agg_lo, agg_hi = agg_lo + enc.lower, agg_hi + enc.upper
     agg = [_sum(t) for t in terms]
-    return xi, to_xi, add_relu_network(solver, agg, agg_lo, agg_hi, view.rho_xi, relu_last=True, name="rxi")
-
-
-def _project(view: NetView, x: np.ndarray, xi: th.Tensor) -> th.Tensor:
-    """Euclidean projection onto the uncertainty set (knapsack: restricted to the chosen items)."""
-    if view.problem.name != "knapsack":
-        return xi.clamp(-1.0, 1.0)
-    xi = xi * th.from_numpy(np.asarray(x, dtype=np.float32))
-    lo, hi = th.zeros(len(xi), 1), xi.max(1, keepdim=True).values
-    for _ in range(40):  # bisection on the shift tau with sum clip(xi - tau, 0, 1) = Gamma
-        tau = (lo + hi) / 2
-        over = (xi - tau).clamp(0.0, 1.0).sum(1, keepdim=True) > view.instance.gamma
-        lo, hi = th.where(over, tau, lo), th.where(over, hi, tau)
-    tight = xi.clamp(0.0, 1.0).sum(1, keepdim=True) > view.instance.gamma
-    return th.where(tight, (xi - hi).clamp(0.0, 1.0), xi.clamp(0.0, 1.0)) * th.from_numpy(np.asarray(x, np.float32))
+    return xi, scenario.to_xi, add_relu_network(solver, agg, agg_lo, agg_hi, view.rho_xi, relu_last=True,
+                                                name="rxi")
 
 
 def heuristic_adversary(view: NetView, x: np.ndarray, samples: int = 256, keep: int = 8, steps: int = 40,
@@ -366,7 +294,7 @@ def heuristic_adversary(view: NetView, x: np.ndarray, samples: int = 256, keep: 
         view.predict_batch(x, xi).sum().backward()
         optimizer.step()
         with th.no_grad():
-            xi.copy_(_project(view, x, xi))
+            xi.copy_(view.problem.project(view.instance, x, xi))
     candidates = np.concatenate([start, xi.detach().double().numpy()])
     with th.no_grad():
         values = view.predict_batch(x, th.from_numpy(candidates).float()).numpy()
@@ -404,30 +332,19 @@ def _forward_item(pre_activation: np.ndarray, rest) -> np.ndarray:
 
 # ---------------------------------------------------------------- candidate selection
 
-def _cb_score(instance, x, time_limit: float) -> RobustEvaluation:
-    """Capital-budgeting candidate score: ``evaluate_capital_budgeting`` without the instance's bundled
-    literature scenarios (they belong to the evaluation), cut at ``time_limit``. Its ``upper`` is the
-    exact objective at the worst scenario found: the robust value itself when the evaluation converges
-    (N = 10, 20 within seconds), an optimistic estimate otherwise. Without the evaluator's local search
-    (``polish=False``): the method was measured so; whether the sharper scores choose better is untested."""
-    return evaluate_capital_budgeting(instance, x, time_limit=time_limit, literature_scenarios=False, polish=False)
-
-
-_EVALUATORS = {"knapsack": evaluate_knapsack, "capital_budgeting": _cb_score}
-
-
 class Candidates:
     """Distinct first-stage decisions proposed by the CCG, each scored once by the exact evaluator.
 
     The score is the evaluation's ``upper`` bound: the exact objective at the worst scenario it found.
-    Knapsack: ``evaluate_knapsack``, the exact robust value when it converges within its time cap
-    (nearly always). Capital budgeting: :func:`_cb_score` (worst of sampled scenarios; the exact
-    evaluator's certified lower bound is too loose after a few seconds to rank decisions).
+    The evaluation is the problem's ``score`` (:mod:`cpgym.agents.neur2ro.problems`). Knapsack:
+    ``evaluate_knapsack``, the exact robust value when it converges within its time cap (nearly always).
+    Capital budgeting: the exact evaluator without the literature scenarios (its certified lower bound
+    is too loose after a few seconds to rank decisions).
     :meth:`best` returns the decision with the highest score (ties: the earliest).
     """
 
     def __init__(self, problem: str, instance) -> None:
-        self.evaluate = _EVALUATORS[problem]
+        self.evaluate = get_problem(problem).score
         self.instance = instance
         self.scores: dict[bytes, tuple[np.ndarray, RobustEvaluation]] = {}
 
@@ -435,7 +352,7 @@ class Candidates:
         """Evaluate ``x`` (at most ``time_limit`` seconds) unless it was seen before; returns its evaluation."""
         key = np.asarray(x, dtype=np.int8).tobytes()
         if key not in self.scores:
-            self.scores[key] = (np.array(x), self.evaluate(self.instance, x, time_limit=max(time_limit, 0.05)))
+            self.scores[key] = (np.array(x), self.evaluate(self.instance, x, max(time_limit, 0.05)))
         return self.scores[key][1]
 
     def best(self) -> tuple[np.ndarray, RobustEvaluation]:
@@ -533,27 +450,31 @@ def _cached_net(path: str) -> ValueNet:
 
 
 def default_model_path(problem: str) -> Path:
-    get_problem(problem)
-    return models_dir() / DEFAULT_MODELS[problem]
+    """The shipped model of a problem (any name :func:`~cpgym.agents.neur2ro.problems.get_problem` takes):
+    ``neur2ro_<name>.pt`` in the package's models folder."""
+    return models_dir() / f"neur2ro_{get_problem(problem).name}.pt"
 
 
-def solve_neur2ro(instance, problem: str, time_limit: float = 60.0, model_path=None,
+def solve_neur2ro(instance, problem: str | None = None, time_limit: float = 60.0, model_path=None,
                   mode: str = "selected", select: bool = True, **options) -> tuple[np.ndarray, dict]:
-    """Neur2RO decision for ``instance`` (``problem`` = ``"knapsack"`` or ``"capital_budgeting"``).
+    """Neur2RO decision for ``instance``.
 
-    ``model_path``: a ``.pt`` state dict with its ``.json`` config next to it; default: the
-    shipped model of the problem. ``mode``: main-problem form (see :func:`main_problem`);
-    ``select``: exact candidate selection and scenario feedback; ``options``: further keyword
-    arguments of :func:`neur2ro_ccg` (e.g. ``main_share``). Returns ``(x, info)``; score ``x`` with
-    the exact evaluator.
+    ``problem``: ``None`` (inferred from the instance through the problem registry), or a name that
+    :func:`~cpgym.agents.neur2ro.problems.get_problem` takes (``"knapsack"``, ``"capital_budgeting"``,
+    ``"rkp"``, ``"cb"``), which must be the instance's. ``model_path``: a ``.pt`` state dict with its
+    ``.json`` config next to it; default: the shipped model of the problem. ``mode``: main-problem
+    form (see :func:`main_problem`); ``select``: exact candidate selection and scenario feedback;
+    ``options``: further keyword arguments of :func:`neur2ro_ccg` (e.g. ``main_share``). Returns
+    ``(x, info)``; score ``x`` with the exact evaluator.
     """
-    path = Path(model_path) if model_path is not None else default_model_path(problem)
+    kind = problem_for(instance)
+    if problem is not None and get_problem(problem) is not kind:
+        raise ArgumentError(f"{instance.name} is a {kind.name} instance, not one of problem {problem!r}")
+    path = Path(model_path) if model_path is not None else default_model_path(kind.name)
     if not path.with_suffix(".pt").is_file():
-        hint = f"train one with `train.py neur2ro --problem {problem}`"
+        hint = f"train one with `train.py neur2ro --problem {kind.name}`"
         raise FileNotFoundError(f"Neur2RO model {path} not found ({hint})")
     net = _cached_net(str(path.with_suffix(".pt").resolve()))
-    if net.config.problem != problem:
-        raise ValueError(f"model {path} was trained for {net.config.problem!r}, not {problem!r}")
     x, info = neur2ro_ccg(net, instance, time_limit, mode=mode, select=select, **options)
     info["model"], info["mode"], info["select"] = str(path), mode, select
     return x, info

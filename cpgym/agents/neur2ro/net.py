@@ -22,6 +22,8 @@ import numpy as np
 import torch as th
 from torch import nn
 
+from cpgym.errors import CheckpointError
+
 
 @dataclass
 class Scaling:
@@ -72,7 +74,7 @@ class NetConfig:
     def from_json(cls, text: str) -> NetConfig:
         data = json.loads(text)
         if data.pop("format", None) != "cpgym-neur2ro":
-            raise ValueError("not a cpgym Neur2RO config (missing format 'cpgym-neur2ro')")
+            raise CheckpointError("not a cpgym Neur2RO config (missing format 'cpgym-neur2ro')")
         scaling = data.pop("scaling")
         return cls(**data, scaling=Scaling(**scaling) if scaling else None)
 

@@ -19,8 +19,10 @@ import numpy as np
 import torch as th
 from tqdm import tqdm
 
-from cpgym.agents.neur2ro.data import PROBLEMS, DataConfig, Dataset, generate_dataset, get_problem, load_dataset
+from cpgym.agents.neur2ro.data import DataConfig, Dataset, generate_dataset, load_dataset
 from cpgym.agents.neur2ro.net import NetConfig, Scaling, ValueNet, save_value_net
+from cpgym.agents.neur2ro.problems import PROBLEMS, get_problem
+from cpgym.errors import CheckpointError
 
 
 def fit_scaling(ds: Dataset, index: np.ndarray, sample: int = 4096, seed: int = 0) -> Scaling:
@@ -97,7 +99,7 @@ def train_value_net(
     if checkpoint is not None and Path(checkpoint).is_file():
         state = th.load(checkpoint, map_location=device, weights_only=True)
         if json.loads(state["config"]) != json.loads(config.to_json()):
-            raise ValueError(f"{checkpoint}: checkpoint of another configuration or dataset; remove it to restart")
+            raise CheckpointError(f"{checkpoint}: checkpoint of another configuration or dataset; remove it to restart")
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -182,15 +184,16 @@ def add_neur2ro_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
-    knapsack = args.problem == "knapsack"
+    """The dataset settings of the command line (the problem's defaults where not given)."""
     if args.literature:
         return DataConfig(args.problem, 500, 10, 50, vertex_fraction=0.0, seed=args.seed)
+    problem = get_problem(args.problem)
     return DataConfig(
         args.problem,
-        instances=args.instances or (200 if knapsack else 150),
+        instances=args.instances or problem.train_instances,
         decisions=args.decisions,
-        scenarios=args.scenarios or (25 if knapsack else 20),
-        vertex_fraction=args.vertex_fraction if knapsack else 0.0,
+        scenarios=args.scenarios or problem.train_scenarios,
+        vertex_fraction=args.vertex_fraction if problem.vertex_scenarios else 0.0,
         seed=args.seed,
     )
 

@@ -4,9 +4,10 @@ The second stage for fixed ``x`` and ``xi`` is a 0-1 knapsack over the projects 
 started (``x_i = 0``) with continuous data: weights ``c_i(xi)``, values ``k r_i(xi)`` and
 capacity ``B - c(xi).x``. Scaling real weights to integers for CP-SAT can flip the
 feasibility of a selection whose cost is within the rounding error of the budget, so it is
-solved exactly on the float data: by default with a Pareto-frontier dynamic programme
-(``solver="dp"``, ~8 ms for n = 50), or as a MIP with SCIP through OR-Tools' pywraplp
-(``solver="scip"``, ~50 ms, mostly start-up cost; SCIP's feasibility tolerance is 1e-6).
+solved exactly on the float data (:mod:`cpgym.cp_models.robust.knapsack01`): by default with a
+Pareto-frontier dynamic programme (``solver="dp"``, ~8 ms for n = 50), or as a MIP with SCIP through
+OR-Tools' pywraplp (``solver="scip"``, ~50 ms, mostly start-up cost; SCIP's feasibility tolerance is 1e-6,
+its relative gap limit 1e-4).
 
 ``Q(x, xi)`` is the total revenue ``sum_i r_i(xi) (x_i + k y_i)`` of the best ``y``. The
 robust value ``min_{xi in [-1,1]^d} Q(x, xi)`` is not concave in ``xi`` (a pooled ``y`` is
@@ -27,6 +28,8 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from cpgym.cp_models.robust.common import DECIDED, OPTIMAL, TIME_LIMIT, RobustEvaluation, as_binary, converged
+from cpgym.cp_models.robust.knapsack01 import knapsack01, knapsack01_scip
+from cpgym.errors import ArgumentError
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, evaluation_scenarios
 
 INFEASIBLE = "infeasible"
@@ -50,57 +53,6 @@ def cb_value(instance: CapitalBudgetingInstance, x, y, xi) -> float:
     return float(np.dot(instance.revenues(xi), np.asarray(x) + instance.k * np.asarray(y)))
 
 
-class FrontierTooLarge(Exception):
-    """The knapsack DP's Pareto frontier outgrew :data:`MAX_FRONTIER` states."""
-
-
-def _knapsack01(values, weights, capacity, tol=1e-9, max_states: int | None = None):
-    """Exact 0-1 knapsack on float data (weights > 0): returns ``(value, selected mask)``.
-
-    Dynamic programme over the Pareto frontier of (weight, value) states, items in ratio
-    order, pruning states whose Dantzig (fractional) bound cannot beat the best value found.
-    Raises :class:`FrontierTooLarge` when more than ``max_states`` states survive a step.
-    """
-    m = len(values)
-    out = np.zeros(m, dtype=bool)
-    if m == 0 or capacity < 0:
-        return 0.0, out
-    order = np.argsort(-values / weights, kind="stable")
-    v, w = values[order], weights[order]
-    ratio = v / w
-    pw = np.concatenate([[0.0], np.cumsum(w)])  # prefix sums in ratio order
-    pv = np.concatenate([[0.0], np.cumsum(v)])
-    W, V, S = np.zeros(1), np.zeros(1), np.zeros((1, m), dtype=bool)
-    # greedy lower bound
-    lb, rem = 0.0, capacity
-    for j in range(m):
-        if w[j] <= rem + tol:
-            lb, rem = lb + v[j], rem - w[j]
-    for j in range(m):
-        fit = W + w[j] <= capacity + tol
-        W2, V2 = np.concatenate([W, W[fit] + w[j]]), np.concatenate([V, V[fit] + v[j]])
-        S2 = np.concatenate([S, S[fit]])
-        S2[len(W):, j] = True
-        idx = np.lexsort((-V2, W2))
-        W2, V2, S2 = W2[idx], V2[idx], S2[idx]
-        keep = V2 > np.concatenate([[-np.inf], np.maximum.accumulate(V2)[:-1]])
-        W2, V2, S2 = W2[keep], V2[keep], S2[keep]
-        lb = max(lb, V2.max())
-        # Dantzig bound with items j+1..
-        rem = capacity - W2
-        target = pw[j + 1] + rem
-        k = np.searchsorted(pw, target, side="right") - 1  # last prefix index with pw[k] <= target
-        k = np.minimum(k, m)
-        ub = V2 + (pv[k] - pv[j + 1]) + np.where(k < m, (target - pw[k]) * ratio[np.minimum(k, m - 1)], 0.0)
-        keep = ub >= lb - 1e-9 * max(1.0, abs(lb))
-        W, V, S = W2[keep], V2[keep], S2[keep]
-        if max_states is not None and len(W) > max_states:
-            raise FrontierTooLarge(f"{len(W)} states after item {j + 1} of {m}")
-    b = int(np.argmax(V))
-    out[order] = S[b]
-    return float(V[b]), out
-
-
 def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp", time_limit: float | None = None):
     """Exact second stage ``Q(x, xi)``: returns ``(value, y)``.
 
@@ -111,7 +63,7 @@ def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp
     up to a minute, the knapsack goes to SCIP) or ``"scip"`` (MIP, ~50 ms).
     """
     if solver not in ("dp", "scip"):
-        raise ValueError(f"unknown second-stage solver {solver!r}; use 'dp' or 'scip'")
+        raise ArgumentError(f"unknown second-stage solver {solver!r}; use 'dp' or 'scip'")
     x = as_binary(x, instance.n)
     xi = np.asarray(xi, dtype=float)
     costs, revenues = instance.costs(xi), instance.revenues(xi)
@@ -122,30 +74,12 @@ def cb_second_stage(instance: CapitalBudgetingInstance, x, xi, solver: str = "dp
     free = np.flatnonzero((x == 0) & (costs <= capacity + 1e-9))
     if len(free):
         values, weights = instance.k * revenues[free], costs[free]
-        chosen = None
         if solver == "dp":
-            try:
-                chosen = _knapsack01(values, weights, capacity, max_states=MAX_FRONTIER)[1]
-            except FrontierTooLarge:  # the DP would take minutes: SCIP instead
-                pass
-        if chosen is None:
-            chosen = _knapsack01_scip(values, weights, capacity, time_limit)
+            chosen = knapsack01(values, weights, capacity, max_states=MAX_FRONTIER, time_limit=time_limit)[1]
+        else:
+            chosen = knapsack01_scip(values, weights, capacity, time_limit)[1]
         y[free[chosen]] = 1
     return float(np.dot(revenues, x + instance.k * y)), y
-
-
-def _knapsack01_scip(values: np.ndarray, weights: np.ndarray, capacity: float,
-                     time_limit: float | None = None) -> np.ndarray:
-    """The 0-1 knapsack as a MIP with SCIP (feasibility tolerance 1e-6): the selected mask."""
-    solver = pywraplp.Solver.CreateSolver("SCIP")
-    if time_limit is not None:
-        solver.SetTimeLimit(int(time_limit * 1000))
-    var = [solver.BoolVar(f"y{i}") for i in range(len(values))]
-    solver.Add(sum(float(w) * v for w, v in zip(weights, var)) <= capacity)
-    solver.Maximize(sum(float(value) * v for value, v in zip(values, var)))
-    if solver.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        raise RuntimeError("SCIP second stage failed")
-    return np.array([round(v.solution_value()) == 1 for v in var])
 
 
 def _affine(instance: CapitalBudgetingInstance, x: np.ndarray, y: np.ndarray):
@@ -414,7 +348,3 @@ def sampled_capital_budgeting(
         bound = np.where(np.isinf(bound) & (bound > 0), bound, np.maximum(bound, candidate))
     return RobustEvaluation(upper, -np.inf, upper, "sampled", time.perf_counter() - start, worst, solved)
 
-
-def robust_feasible(instance: CapitalBudgetingInstance, x) -> bool:
-    """First-stage robust feasibility ``1.5 cbar.x <= B``."""
-    return instance.robust_feasible(as_binary(x, instance.n))

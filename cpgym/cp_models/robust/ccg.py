@@ -17,40 +17,19 @@ import time
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting
 from cpgym.cp_models.robust.common import OPTIMAL, TIME_LIMIT, CCGResult, converged
-from cpgym.cp_models.robust.knapsack import evaluate_knapsack
+from cpgym.cp_models.robust.recourse import Recourse, recourse_for
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance
 from cpgym.instances.robust_knapsack import RobustKnapsackInstance
 
 
-def _knapsack_master(instance: RobustKnapsackInstance, scenarios: list[np.ndarray], solver, x):
+def _master(recourse: Recourse, scenarios: list[np.ndarray], solver: pywraplp.Solver, x: list):
+    """``eta`` with ``eta <= first(x) + value(y^s, xi^s)`` for one second-stage copy ``y^s`` per scenario."""
     eta = solver.NumVar(-solver.infinity(), solver.infinity(), "eta")
-    fs = sum(float(instance.profit[i] - instance.outsourcing[i]) * x[i] for i in range(instance.n))
+    first = recourse.first_stage(solver, x)
     for s, xi in enumerate(scenarios):
-        y = [solver.BoolVar(f"y{s}_{i}") for i in range(instance.n)]
-        r = [solver.BoolVar(f"r{s}_{i}") for i in range(instance.n)]
-        for i in range(instance.n):
-            solver.Add(y[i] <= x[i])
-            solver.Add(r[i] <= y[i])
-        solver.Add(sum(int(instance.weight[i]) * y[i] + int(instance.repair_weight[i]) * r[i]
-                       for i in range(instance.n)) <= instance.capacity)
-        loss = instance.degradation * xi
-        solver.Add(eta <= fs + sum(float(instance.outsourcing[i] - loss[i]) * y[i] + float(loss[i]) * r[i]
-                                   for i in range(instance.n)))
-    return eta
-
-
-def _cb_master(instance: CapitalBudgetingInstance, scenarios: list[np.ndarray], solver, x):
-    eta = solver.NumVar(-solver.infinity(), solver.infinity(), "eta")
-    solver.Add(sum(1.5 * float(instance.cost[i]) * x[i] for i in range(instance.n)) <= instance.budget)
-    for s, xi in enumerate(scenarios):
-        costs, revenues = instance.costs(xi), instance.revenues(xi)
-        y = [solver.BoolVar(f"y{s}_{i}") for i in range(instance.n)]
-        for i in range(instance.n):
-            solver.Add(x[i] + y[i] <= 1)
-        solver.Add(sum(float(costs[i]) * (x[i] + y[i]) for i in range(instance.n)) <= instance.budget)
-        solver.Add(eta <= sum(float(revenues[i]) * (x[i] + instance.k * y[i]) for i in range(instance.n)))
+        copy = recourse.copy(solver, x, s)
+        solver.Add(eta <= first + recourse.value(solver, x, copy, xi))
     return eta
 
 
@@ -62,11 +41,8 @@ def solve_ccg(
 ) -> CCGResult:
     """CCG for a robust knapsack or capital budgeting instance; returns incumbent, score and bound."""
     start = time.perf_counter()
-    if isinstance(instance, RobustKnapsackInstance):
-        build, evaluate, first = _knapsack_master, evaluate_knapsack, np.zeros(instance.n)
-    else:
-        build, evaluate, first = _cb_master, evaluate_capital_budgeting, np.zeros(instance.xi_dim)
-    scenarios = [first]
+    recourse = recourse_for(instance)
+    scenarios = [np.zeros(recourse.xi_dim)]
     best_x, best, bound = np.zeros(instance.n, dtype=np.int64), -np.inf, np.inf
     status, iterations = TIME_LIMIT, 0
     while True:
@@ -77,7 +53,7 @@ def solve_ccg(
         solver = pywraplp.Solver.CreateSolver("SCIP")
         solver.SetTimeLimit(max(1, int(remaining * 1000)))
         x = [solver.BoolVar(f"x{i}") for i in range(instance.n)]
-        eta = build(instance, scenarios, solver, x)
+        eta = _master(recourse, scenarios, solver, x)
         solver.Maximize(eta)
         result = solver.Solve()
         if result not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
@@ -85,7 +61,7 @@ def solve_ccg(
         bound = min(bound, solver.Objective().BestBound())
         candidate = np.array([int(round(v.solution_value())) for v in x], dtype=np.int64)
         remaining = time_limit - (time.perf_counter() - start)
-        score = evaluate(instance, candidate, time_limit=max(0.1, min(eval_time_limit, remaining)))
+        score = recourse.evaluate(instance, candidate, time_limit=max(0.1, min(eval_time_limit, remaining)))
         if score.lower > best:
             best_x, best = candidate, score.lower
         if result == pywraplp.Solver.OPTIMAL and converged(best, bound, tol):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cpgym.errors import ArgumentError
+
 OPTIMAL = "optimal"  # bounds met within the stated tolerance
 TIME_LIMIT = "time_limit"  # stopped by the time limit; both bounds are valid
 DECIDED = "decided"  # stopped once the bounds decided a comparison with a given threshold; both valid
@@ -63,10 +65,10 @@ class CCGResult:
 
 
 def as_binary(x, n: int) -> np.ndarray:
-    """A first-stage decision as an int 0/1 vector of length ``n``; ValueError otherwise."""
+    """A first-stage decision as an int 0/1 vector of length ``n``; :class:`ArgumentError` otherwise."""
     x = np.asarray(x, dtype=np.int64).reshape(-1)
     if x.shape != (n,) or not np.isin(x, (0, 1)).all():
-        raise ValueError(f"first-stage decision must be a 0/1 vector of length {n}, got {x.tolist()}")
+        raise ArgumentError(f"first-stage decision must be a 0/1 vector of length {n}, got {x.tolist()}")
     return x
 
 

@@ -30,6 +30,7 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from cpgym.cp_models.robust.common import OPTIMAL, TIME_LIMIT, RobustEvaluation, as_binary, converged
+from cpgym.errors import ArgumentError
 from cpgym.instances.robust_knapsack import RobustKnapsackInstance
 
 CPSAT_SCALE = 10**6
@@ -116,7 +117,7 @@ def knapsack_second_stage(
     elif solver == "cpsat":
         y, r = _second_stage_cpsat(instance, items, xi, scale, time_limit)
     else:
-        raise ValueError(f"unknown second-stage solver {solver!r}; use 'dp' or 'cpsat'")
+        raise ArgumentError(f"unknown second-stage solver {solver!r}; use 'dp' or 'cpsat'")
     return second_stage_value(instance, xi, y, r), y, r
 
 
