@@ -3,8 +3,10 @@
 Specs: ``NAME`` or ``NAME:ARG``.
 
 * dispatching rules: ``spt``, ``mwkr``, ... (``mwkr:active`` selects the active mode;
-  non-delay is the default);
-* ``cpsat:SECONDS`` — CP-SAT with a time limit;
+  non-delay is the default); on a flexible job-shop instance a job-shop rule name ``R`` is the
+  flexible rule ``R-eet``, and ``OPRULE-MACHRULE`` (``mwkr-eet``, ``spt-spt``, ...; see
+  :mod:`cpgym.agents.fjsp_rules`) names the flexible rules (``mwkr-eet:active`` for the active mode);
+* ``cpsat:SECONDS`` — CP-SAT with a time limit (job shop and flexible job shop);
 * ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default; PATH may also name another
   shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
@@ -14,14 +16,18 @@ Specs: ``NAME`` or ``NAME:ARG``.
   (tabu search over N5 moves) and ``lns:SECONDS`` (CP-SAT large-neighbourhood search), the last two
   started from an MWKR schedule;
 * ``H+cpsat:SECONDS``, ``H+tabu:SECONDS``, ``H+lns:SECONDS`` — heuristic ``H`` (a rule, ``sbh`` or a
-  learned agent) starts CP-SAT (as a hint), tabu search or LNS; the whole method (heuristic included)
-  gets SECONDS, so ``gnn+cpsat:10`` compares with ``cpsat:10``: ``H`` must finish within SECONDS (else
-  it has no solution), and with under max(1 s, 5 %) left after ``H`` (CP-SAT, LNS) the improver is
-  skipped (loading a large model alone takes that);
+  learned agent) starts CP-SAT (as a hint: start times, and machines for the flexible job shop), tabu
+  search or LNS (job shop only; a composite applies to the problems both parts apply to); the whole
+  method (heuristic included) gets SECONDS, so ``gnn+cpsat:10`` compares with ``cpsat:10``: ``H``
+  must finish within SECONDS (else it has no solution), and with under max(1 s, 5 %) left after ``H``
+  (CP-SAT, LNS) the improver is skipped (loading a large model alone takes that);
 * robust optimization (``rkp``, ``cb``): ``ccg:SECONDS`` (column-and-constraint generation with
   exact second stages), ``neur2ro[:SECONDS]`` (Neur2RO with the shipped value network),
   ``kadapt:K`` (capital budgeting: the literature's K-adaptability decision, K = 2, 5, 10; an
   instance without one raises :class:`~cpgym.errors.ArgumentError`).
+
+Methods that apply to several problems dispatch per problem through a table keyed by the problem's
+name (:data:`CPSAT_SOLVERS`, :data:`RULE_SOLVERS`).
 
 Adding a method is one function decorated with :func:`register`; the evaluator pairs each
 method only with instances of the problems it declares. A method may also be a Python callable
@@ -46,21 +52,22 @@ import numpy as np
 
 from cpgym.errors import ArgumentError, MissingFileError, Status, TimeLimitReached, UnknownMethodError, check_seconds
 from cpgym.instances import JobShopInstance
-from cpgym.instances.problems import get_problem, problems
+from cpgym.instances.problems import get_problem, problem_of, problems
 
 
 @dataclass
 class MethodResult:
     """A method's answer (validated by the runner), its status, its own bound if any, and details.
 
-    ``solution``: start times ``(n_jobs, n_machines)`` for job shop, the first-stage decision
-    ``x`` for robust optimization; None when the method found nothing. ``status``: a
+    ``solution``: start times ``(n_jobs, n_machines)`` for job shop, a
+    :class:`~cpgym.instances.FlexibleSchedule` (or its ``to_dict`` mapping) for the flexible job shop,
+    the first-stage decision ``x`` for robust optimization; None when the method found nothing. ``status``: a
     :class:`~cpgym.errors.Status` value (or the method's own word), stored in results.csv.
     ``details``: method-specific numbers (CCG's ``iterations`` and ``n_scenarios``), printed by
     ``cpgym solve``; not stored by the evaluator.
     """
 
-    solution: np.ndarray | None
+    solution: Any
     status: str
     bound: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -104,12 +111,30 @@ def register(name: str, problems: tuple[str, ...] = JSSP) -> Callable[[Factory],
     return decorate
 
 
-def _cpsat_solve(instance: JobShopInstance, settings: Settings, time_limit: float, hint=None) -> MethodResult:
+def _jobshop_cpsat(instance: JobShopInstance, settings: Settings, time_limit: float, hint: Any) -> MethodResult:
     from cpgym.cp_models import solve_jobshop
 
     result = solve_jobshop(instance, time_limit=time_limit, workers=settings.threads, seed=settings.seed, hint=hint)
     starts = None if result.schedule is None else result.schedule.start_times
     return MethodResult(starts, result.status, result.lower_bound)
+
+
+def _fjsp_cpsat(instance: Any, settings: Settings, time_limit: float, hint: Any) -> MethodResult:
+    from cpgym.cp_models.fjsp_cpsat import solve_fjsp
+
+    result = solve_fjsp(instance, time_limit=time_limit, workers=settings.threads, seed=settings.seed, hint=hint)
+    return MethodResult(result.schedule, result.status, result.lower_bound)
+
+
+# problem name -> CP-SAT solver(instance, settings, seconds, hint: a start of that problem or None)
+CPSAT_SOLVERS: dict[str, Callable[[Any, Settings, float, Any], MethodResult]] = {
+    "jssp": _jobshop_cpsat,
+    "fjsp": _fjsp_cpsat,
+}
+
+
+def _cpsat_solve(instance: Any, settings: Settings, time_limit: float, hint: Any = None) -> MethodResult:
+    return CPSAT_SOLVERS[problem_of(instance).name](instance, settings, time_limit, hint)
 
 
 @register("ccg", problems=("rkp", "cb"))
@@ -170,23 +195,38 @@ def _seconds(arg: str | None, default: float = 10.0) -> float:
         raise ArgumentError(f"expected a time limit in seconds (finite, > 0), got {arg!r}") from None
 
 
-@register("cpsat")
+@register("cpsat", problems=tuple(CPSAT_SOLVERS))
 def cpsat(arg: str | None) -> Solver:
     time_limit = _seconds(arg)
     return lambda instance, settings: _cpsat_solve(instance, settings, _earliest(time_limit, settings.time_limit))
 
 
+def _jobshop_rule(instance: JobShopInstance, rule: str, mode: str, settings: Settings) -> Any:
+    from cpgym.agents.rules import dispatch
+
+    return dispatch(instance, rule, mode=mode, seed=settings.seed, time_limit=settings.time_limit).start_times
+
+
+def _fjsp_rule(instance: Any, rule: str, mode: str, settings: Settings) -> Any:
+    from cpgym.agents.fjsp_rules import dispatch_fjsp
+
+    return dispatch_fjsp(instance, rule, mode=mode, seed=settings.seed, time_limit=settings.time_limit)
+
+
+# problem name -> dispatch(instance, rule name, mode, settings) -> solution; a job-shop rule name R is R-eet
+# on a flexible instance (cpgym.agents.fjsp_rules.get_fjsp_rule)
+RULE_SOLVERS: dict[str, Callable[[Any, str, str, Settings], Any]] = {"jssp": _jobshop_rule, "fjsp": _fjsp_rule}
+
+
 def _rule(name: str) -> Factory:
     def factory(arg: str | None) -> Solver:
-        from cpgym.agents.rules import dispatch
-
         mode = arg or "non_delay"
         if mode not in ("active", "non_delay"):
             raise ArgumentError(f"rule mode must be 'active' or 'non_delay', got {mode!r}")
 
-        def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
-            schedule = dispatch(instance, name, mode=mode, seed=settings.seed, time_limit=settings.time_limit)
-            return MethodResult(schedule.start_times, Status.HEURISTIC)
+        def solve(instance: Any, settings: Settings) -> MethodResult:
+            return MethodResult(RULE_SOLVERS[problem_of(instance).name](instance, name, mode, settings),
+                                Status.HEURISTIC)
 
         return solve
 
@@ -226,7 +266,7 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(path, settings.threads)
             schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit,
-                                        stop_after=settings.time_limit)
+                                        stop_after=_earliest(time_limit, settings.time_limit))
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
         solve.prepare = lambda settings: _load_agent(path, settings.threads)
@@ -238,15 +278,25 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
 _GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+)|-sample@(\d+(?:\.\d+)?))?$")
 
 
-def _rule_names() -> list[str]:
+@cache
+def _rule_problems() -> dict[str, tuple[str, ...]]:
+    """Rule name -> the problems it applies to: a job-shop rule also to the flexible job shop when there
+    is a flexible operation rule of that name; ``OPRULE-MACHRULE`` to the flexible job shop."""
+    from cpgym.agents.fjsp_rules import OPERATION_RULES, fjsp_rule_names
     from cpgym.agents.rules import RULES
 
-    return list(RULES)
+    plain = {name: ("jssp", "fjsp") if name in OPERATION_RULES else JSSP for name in RULES}
+    return plain | {name: ("fjsp",) for name in fjsp_rule_names()}
+
+
+def rule_names() -> list[str]:
+    """The dispatching rule names (job shop and flexible job shop), whose argument is a mode."""
+    return list(_rule_problems())
 
 
 def available() -> list[str]:
     """Names of the registered methods (rules included)."""
-    return sorted({*_REGISTRY, *_rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS"})
+    return sorted({*_REGISTRY, *rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS"})
 
 
 def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
@@ -256,8 +306,8 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
     if match:
         budget = match.group(2)
         return _gnn(int(match.group(1) or 0), float(budget) if budget else None), JSSP
-    if name in _rule_names():
-        return _rule(name), JSSP
+    if name in _rule_problems():
+        return _rule(name), _rule_problems()[name]
     raise UnknownMethodError(name, available())
 
 
@@ -282,10 +332,15 @@ def method_name(method: Method) -> str:
 
 
 def problems_of(method: Method) -> tuple[str, ...]:
-    """The problems a method applies to (``jssp``, ``rkp``, ``cb``); a callable's ``problems``
-    attribute (names or aliases), or every problem."""
+    """The problems a method applies to (``jssp``, ``fjsp``, ``rkp``, ``cb``); ``H+NAME:T`` those of both
+    ``H`` and the improver ``NAME``; a callable's ``problems`` attribute (names or aliases), or every problem."""
     if isinstance(method, str):
-        return JSSP if "+" in method else _factory(method.partition(":")[0])[1]
+        first, plus, second = method.partition("+")
+        applies = _factory(first.partition(":")[0])[1]
+        improver = second.partition(":")[0]
+        if plus and improver in IMPROVERS:  # an unknown improver: make_solver names the known ones
+            return tuple(problem for problem in applies if problem in _factory(improver)[1])
+        return applies
     declared = getattr(method, "problems", None)
     if declared is None:
         return tuple(problem.name for problem in problems())
@@ -305,7 +360,7 @@ def solver_of(method: Method) -> Solver:
             return answer
         if answer is None:
             return MethodResult(None, Status.UNKNOWN)
-        return MethodResult(np.asarray(answer), Status.HEURISTIC)
+        return MethodResult(answer, Status.HEURISTIC)  # the validators read arrays, lists and schedules
 
     if hasattr(method, "prepare"):
         solve.prepare = method.prepare
@@ -336,10 +391,10 @@ def make_solver(spec: str) -> Solver:
     return _stopped_in_time(_build(spec))
 
 
-Improver = Callable[[JobShopInstance, Settings, float, Any], MethodResult]
+Improver = Callable[[Any, Settings, float, Any], MethodResult]
 
 
-def _cpsat_improve(instance: JobShopInstance, settings: Settings, seconds: float, start) -> MethodResult:
+def _cpsat_improve(instance: Any, settings: Settings, seconds: float, start) -> MethodResult:
     return _cpsat_solve(instance, settings, seconds, hint=start)
 
 
@@ -378,12 +433,12 @@ IMPROVER_START = "mwkr"  # the start of tabu:T and lns:T on their own
 def _improved(spec: str, first: str, name: str, arg: str) -> Solver:
     """``H+NAME:SECONDS``: the heuristic ``first`` starts improver ``NAME``; both share SECONDS."""
     if name not in IMPROVERS:
-        raise ArgumentError(f"in {spec!r}: unknown improver {name!r}; known: "
-                            f"{', '.join(f'+{n}:SECONDS' for n in IMPROVERS)}")
+        raise ArgumentError(f"in {spec!r}: unknown improver {name!r}; only "
+                            f"{', '.join(repr(f'+{n}:SECONDS') for n in IMPROVERS)} are supported")
     improve, needs_start, least, set_up = IMPROVERS[name]
     heuristic, total = make_solver(first), _seconds(arg)
 
-    def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
+    def solve(instance: Any, settings: Settings) -> MethodResult:
         started = time.perf_counter()
         budget = _earliest(total, settings.time_limit)
         start = heuristic(instance, replace(settings, time_limit=budget)).solution

@@ -32,7 +32,8 @@ def test_improvers_never_return_worse_than_their_start(rows):
 
 
 def test_bad_classical_specs_are_clear_errors():
-    with pytest.raises(ArgumentError, match=r"unknown improver 'foo'; known: \+cpsat:SECONDS, \+tabu:SECONDS"):
+    known = r"only '\+cpsat:SECONDS', '\+tabu:SECONDS', '\+lns:SECONDS' are supported"
+    with pytest.raises(ArgumentError, match=rf"unknown improver 'foo'; {known}"):
         make_solver("mwkr+foo:3")
     with pytest.raises(ArgumentError, match=r"expected a time limit in seconds \(finite, > 0\), got .inf."):
         make_solver("tabu:inf")

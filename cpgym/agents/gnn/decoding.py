@@ -47,11 +47,10 @@ def solve_with_agent(
     (:mod:`cpgym.agents.gnn.incremental`; the same decisions up to floating-point rounding, many times
     faster on large instances) unless ``incremental=False``; otherwise rollouts run batched.
 
-    ``time_limit`` (seconds, incremental engine only) is a sampling budget: after the greedy rollout,
-    rollouts are sampled while the next one is expected to end within it (at most ``samples`` in all
-    when ``samples > 0``). ``stop_after`` (seconds, incremental engine only) is a hard limit and samples
-    nothing by itself. Past the earlier of the two the greedy rollout raises
-    :class:`~cpgym.errors.TimeLimitReached`, and sampling stops.
+    ``time_limit`` (seconds >= 0, incremental engine only) is a sampling budget: after the greedy rollout,
+    which always runs, rollouts are sampled while the next one is expected to end within it (at most
+    ``samples`` in all when ``samples > 0``). ``stop_after`` (seconds, incremental engine only) is a hard
+    limit: past it the greedy rollout raises :class:`~cpgym.errors.TimeLimitReached` and sampling stops.
     """
     return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental, time_limit,
                              stop_after)[0]
@@ -86,9 +85,11 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     """The best of the greedy rollout and the sampled ones (``samples`` in all, or as many as
     ``time_limit`` allows), all starting from one shared first forward pass."""
     started = time.perf_counter()
-    limits = [check_seconds(limit) for limit in (time_limit, stop_after) if limit is not None]
+    if time_limit is not None and not 0 <= time_limit < float("inf"):
+        raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
+    deadline = None if stop_after is None else started + check_seconds(stop_after, "stop_after")
+    limits = [limit for limit in (time_limit, stop_after) if limit is not None]
     limit = min(limits) if limits else None
-    deadline = None if limit is None else started + limit
     env = JobShopEnv(**env_kwargs)
     env.share_observations = True  # the encoder keeps its own copies
     start = IncrementalEncoder(policy)
