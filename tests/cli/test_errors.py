@@ -217,9 +217,8 @@ def test_solve_names_a_missing_model_file_and_missing_literature_results(capsys,
 
 
 @pytest.mark.parametrize(("name", "data", "message"), INVALID, ids=[case[0] for case in INVALID])
-def test_every_corpus_file_gets_a_message_and_exit_code_2_from_solve(tmp_path, capsys, name, data, message):
-    path = tmp_path / name
-    path.write_bytes(data)
+def test_every_corpus_file_gets_a_message_and_exit_code_2_from_solve(write_file, capsys, name, data, message):
+    path = write_file(name, data)
     assert main(["solve", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}") and "Traceback" not in err
@@ -228,9 +227,8 @@ def test_every_corpus_file_gets_a_message_and_exit_code_2_from_solve(tmp_path, c
 
 @pytest.mark.parametrize(("name", "data", "message"), [c for c in INVALID if c[0].startswith(("rkp", "cb"))],
                          ids=[c[0] for c in INVALID if c[0].startswith(("rkp", "cb"))])
-def test_robust_corpus_files_get_the_same_message_from_evaluate_x(tmp_path, capsys, name, data, message):
-    path = tmp_path / name
-    path.write_bytes(data)
+def test_robust_corpus_files_get_the_same_message_from_evaluate_x(write_file, capsys, name, data, message):
+    path = write_file(name, data)
     assert main(["evaluate-x", str(path), "--x", "0 1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}") and re.search(message, err) and "Traceback" not in err

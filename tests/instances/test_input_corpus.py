@@ -14,18 +14,16 @@ def test_the_corpus_is_large_enough():
 
 
 @pytest.mark.parametrize(("name", "data", "message"), INVALID, ids=[c[0] for c in INVALID])
-def test_malformed_file_is_refused_with_file_line_and_problem(tmp_path, name, data, message):
-    path = tmp_path / name
-    path.write_bytes(data)
+def test_malformed_file_is_refused_with_file_line_and_problem(write_file, name, data, message):
+    path = write_file(name, data)
     with pytest.raises(CpgymError, match=message) as caught:
         resolve_instances(path)
     assert str(caught.value).startswith(str(path))
 
 
 @pytest.mark.parametrize(("name", "data", "count"), VALID, ids=[c[0] for c in VALID])
-def test_odd_but_valid_file_is_read(tmp_path, name, data, count):
-    path = tmp_path / name
-    path.write_bytes(data)
+def test_odd_but_valid_file_is_read(write_file, name, data, count):
+    path = write_file(name, data)
     assert len(resolve_instances(path)) == count
 
 

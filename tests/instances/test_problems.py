@@ -66,10 +66,9 @@ def test_datasets_and_groups():
     assert len(cb) == 50 and {g for g, _ in cb} == {"n20"}
 
 
-def test_check_recomputes_objectives_of_every_problem():
+def test_check_recomputes_objectives_of_every_problem(ft06):
     from cpgym.cp_models import solve_jobshop
 
-    ft06 = load("ft06")
     solution = solve_jobshop(ft06, time_limit=10, workers=1)
     assert check(ft06, solution.schedule.start_times).objective == 55
     overlapping = np.zeros((6, 6), dtype=np.int64)
@@ -80,8 +79,7 @@ def test_check_recomputes_objectives_of_every_problem():
     assert "expected (20,)" in check(rkp, np.zeros(3)).violations[0]
 
 
-def test_record_holds_the_solution_in_the_problem_json_fields():
-    ft06 = load("ft06")
+def test_record_holds_the_solution_in_the_problem_json_fields(ft06):
     record = get_problem("jssp").record(ft06, np.zeros((6, 6), dtype=np.int64), 55)
     assert set(record) == {"instance", "makespan", "start_times"}
     record = get_problem("cb").record(load_capital_budgeting(CB), np.zeros(10), 1.5)

@@ -1,0 +1,31 @@
+"""Fixtures shared by the test suite (``tests/corpus.py`` holds the malformed-file corpus)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cpgym.instances import JobShopInstance, load
+
+
+@pytest.fixture(scope="session")
+def ft06() -> JobShopInstance:
+    """Fisher & Thompson's 6x6 instance (optimum 55), with its bounds."""
+    return load("ft06")
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    """``write_file(name, content)``: a file under the test's tmp folder holding text or bytes."""
+
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    return write
