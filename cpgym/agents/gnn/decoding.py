@@ -16,6 +16,8 @@ Both sample from the same policy distribution but with different random streams 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch as th
@@ -108,34 +110,59 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     return best
 
 
-def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tuple[Schedule, list[int]]:
-    """The best of ``samples`` rollouts run in lockstep, one batched full forward pass per step
-    (rollout 0 greedy, the others sampled with a torch generator seeded by ``seed``)."""
-    envs = [JobShopEnv(**env_kwargs) for _ in range(samples)]
-    observations = [env.reset(seed=seed)[0] for env in envs]
-    generator = th.Generator(device=policy.device).manual_seed(seed)
-    schedules: list[Schedule | None] = [None] * len(envs)
-    taken: list[list[int]] = [[] for _ in envs]
+@dataclass
+class Rollout:
+    """One episode of a lockstep rollout: the actions taken, and with ``record`` the observations
+    (before each step) and masks; the final schedule."""
+
+    actions: list[int] = field(default_factory=list)
+    observations: list[dict[str, np.ndarray]] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)
+    schedule: Schedule | None = None
+
+
+def lockstep_rollouts(policy, envs: Sequence[JobShopEnv], observations: list[dict], greedy: Sequence[bool],
+                      generator: th.Generator, record: bool = False, forced_steps: bool = False) -> list[Rollout]:
+    """Run one episode in each env in lockstep, one batched full forward pass per step for all
+    unfinished envs: argmax actions where ``greedy``, else sampled with ``generator`` (a seeded
+    ``torch.Generator`` on the policy's device). Steps with a single legal job skip the network
+    unless ``forced_steps`` (which keeps the generator's stream the same as sampling every step)."""
+    rollouts = [Rollout() for _ in envs]
+    sample = not all(greedy)
     policy.set_training_mode(False)
     active = list(range(len(envs)))
     while active:
         masks = np.stack([envs[i].action_masks() for i in active])
         actions = masks.argmax(axis=1)  # the only legal job where there is one: no network call needed
-        choice = np.flatnonzero(masks.sum(axis=1) > 1)
+        choice = np.arange(len(active)) if forced_steps else np.flatnonzero(masks.sum(axis=1) > 1)
         if len(choice):
             actions[choice] = _policy_actions(policy, [observations[active[c]] for c in choice], masks[choice],
-                                              [active[c] == 0 for c in choice], generator, len(envs) > 1)
+                                              [greedy[active[c]] for c in choice], generator, sample)
         still_active = []
-        for i, action in zip(active, actions.tolist()):
-            taken[i].append(action)
+        for i, mask, action in zip(active, masks, actions.tolist()):
+            rollout = rollouts[i]
+            if record:
+                rollout.observations.append(observations[i])
+                rollout.masks.append(mask)
+            rollout.actions.append(action)
             observations[i], _, terminated, _, info = envs[i].step(action)
             if terminated:
-                schedules[i] = info["schedule"]
+                rollout.schedule = info["schedule"]
             else:
                 still_active.append(i)
         active = still_active
-    best = min(range(len(envs)), key=lambda i: schedules[i].makespan)
-    return schedules[best], taken[best]
+    return rollouts
+
+
+def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tuple[Schedule, list[int]]:
+    """The best of ``samples`` lockstep rollouts (rollout 0 greedy, the others sampled with a torch
+    generator seeded by ``seed``)."""
+    envs = [JobShopEnv(**env_kwargs) for _ in range(samples)]
+    observations = [env.reset(seed=seed)[0] for env in envs]
+    generator = th.Generator(device=policy.device).manual_seed(seed)
+    rollouts = lockstep_rollouts(policy, envs, observations, [i == 0 for i in range(samples)], generator)
+    best = min(rollouts, key=lambda rollout: rollout.schedule.makespan)
+    return best.schedule, best.actions
 
 
 def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int, sample: int,

@@ -48,6 +48,7 @@ import torch as th
 from torch import nn
 
 from cpgym.agents.gnn.checkpoint import build_policy
+from cpgym.agents.gnn.decoding import lockstep_rollouts
 from cpgym.agents.gnn.policy import JobShopGNNPolicy
 from cpgym.agents.training.run_folder import (
     RunFolder,
@@ -117,46 +118,19 @@ def _env(instance: JobShopInstance, env_kwargs: dict, max_jobs: int, max_machine
     return JobShopEnv(instance=instance, max_jobs=max_jobs, max_machines=max_machines, **kwargs)
 
 
-def _as_tensors(observations: Sequence[dict[str, np.ndarray]], device: th.device) -> dict[str, th.Tensor]:
-    return {key: th.as_tensor(np.stack([obs[key] for obs in observations]), device=device) for key in observations[0]}
-
-
 def collect_episodes(
     policy: JobShopGNNPolicy, instances: Sequence[JobShopInstance], env_kwargs: dict, generator: th.Generator
 ) -> list[Episode]:
-    """One sampled episode per instance, all envs in lockstep (one batched forward per step).
-
-    ``generator`` (a seeded ``torch.Generator`` on the policy's device) drives the sampling.
-    """
+    """One sampled episode per instance, all envs in lockstep (one batched forward per step, see
+    :func:`~cpgym.agents.gnn.decoding.lockstep_rollouts`); ``generator`` drives the sampling."""
     max_jobs = max(i.n_jobs for i in instances)
     max_machines = max(i.n_machines for i in instances)
     envs = [_env(instance, env_kwargs, max_jobs, max_machines) for instance in instances]
     observations = [env.reset(seed=0)[0] for env in envs]
-    trajectories = [Trajectory() for _ in envs]
-    starts: list[np.ndarray | None] = [None] * len(envs)
-    policy.set_training_mode(False)
-    active = list(range(len(envs)))
-    while active:
-        masks = np.stack([envs[i].action_masks() for i in active])
-        with th.no_grad():
-            logits = policy.get_distribution(_as_tensors([observations[i] for i in active], policy.device),
-                                             masks).distribution.logits
-        actions = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1).tolist()
-        still_active = []
-        for i, mask, action in zip(active, masks, actions):
-            trajectory = trajectories[i]
-            trajectory.observations.append(observations[i])
-            trajectory.masks.append(mask)
-            trajectory.actions.append(action)
-            observations[i], _, terminated, _, info = envs[i].step(action)
-            if terminated:
-                trajectory.makespan = int(info["makespan"])
-                starts[i] = info["schedule"].start_times
-            else:
-                still_active.append(i)
-        active = still_active
-    return [Episode(instance, trajectory, start) for instance, trajectory, start
-            in zip(instances, trajectories, starts)]
+    rollouts = lockstep_rollouts(policy, envs, observations, [False] * len(envs), generator, record=True,
+                                 forced_steps=True)
+    return [Episode(instance, Trajectory(r.observations, r.masks, r.actions, r.schedule.makespan),
+                    r.schedule.start_times) for instance, r in zip(instances, rollouts)]
 
 
 def start_episode(instance: JobShopInstance, env_kwargs: dict, prefix: Sequence[int], max_jobs: int,
