@@ -1,4 +1,4 @@
-"""``cpgym evaluate-x``, and the robust helpers of the earlier CLI (``is_ro_instance``, ``solve_ro``).
+"""``cpgym evaluate-x``: the robust objective of a first-stage decision.
 
 ``cpgym evaluate-x CB_n10_xi4_s1 --x "0 1 0 ..." [--time-limit S] [--json] [--sampled]`` scores a
 first-stage decision with the exact worst-case evaluator (or the optimistic sampled estimate).
@@ -12,45 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from cpgym.cli.main import reported, seconds
+from cpgym.cli.common import reported, seconds
 from cpgym.cli.solve import print_record
-from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
-from cpgym.cp_models.robust.knapsack import evaluate_knapsack, sampled_knapsack
-from cpgym.errors import ArgumentError, CpgymError
+from cpgym.cp_models.robust.recourse import RECOURSES
+from cpgym.errors import ArgumentError
 from cpgym.instances.problems import problem_of
 from cpgym.instances.resolve import resolve_instance
-
-# The exact worst-case evaluator and the optimistic sampled estimate of each robust problem.
-EVALUATORS = {
-    "rkp": (evaluate_knapsack, sampled_knapsack),
-    "cb": (evaluate_capital_budgeting, sampled_capital_budgeting),
-}
 
 
 def robust_instance(target: str) -> Any:
     """A robust knapsack or capital budgeting instance: a bundled ``RKP_``/``CB_`` name or a file."""
     instance = resolve_instance(target)
     problem = problem_of(instance)
-    if problem.name not in EVALUATORS:
+    if problem.name not in RECOURSES:
         raise ArgumentError(f"{target} is a {problem.title} instance; evaluate-x takes robust knapsack (RKP_...) "
                             "or capital budgeting (CB_...) instances")
     return instance
-
-
-def is_ro_instance(target: str) -> bool:
-    """True for bundled ``RKP_``/``CB_`` names and files in the robust knapsack or capital budgeting formats."""
-    try:
-        robust_instance(target)
-    except CpgymError:
-        return False
-    return True
-
-
-def solve_ro(target: str, method: str, time_limit: float, json_output: bool) -> int:
-    """``cpgym solve TARGET --method METHOD --time-limit T [--json]``; its exit code."""
-    from cpgym.cli.main import main
-
-    return main(["solve", target, "--method", method, "--time-limit", str(time_limit), *(["--json"] * json_output)])
 
 
 def _decision(text: str, n: int) -> np.ndarray:
@@ -64,8 +41,9 @@ def evaluate_x(args: argparse.Namespace) -> int:
     """``func`` of ``cpgym evaluate-x``: prints the decision's robust objective and bounds."""
     instance = robust_instance(args.instance)
     x = _decision(args.x, instance.n)
-    exact, sampled = EVALUATORS[problem_of(instance).name]
-    evaluation = sampled(instance, x) if args.sampled else exact(instance, x, time_limit=args.time_limit)
+    recourse = RECOURSES[problem_of(instance).name]
+    evaluation = (recourse.sampled(instance, x) if args.sampled
+                  else recourse.evaluate(instance, x, time_limit=args.time_limit))
     record = {"instance": instance.name, "x": " ".join(map(str, x)), **evaluation.as_dict()}
     if args.sampled:
         record["note"] = "sampled estimate: optimistic (an upper bound on the robust objective)"

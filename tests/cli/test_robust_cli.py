@@ -1,12 +1,28 @@
-"""The robust CLI helpers: ``is_ro_instance``, ``solve_ro`` and ``cpgym evaluate-x``."""
+"""The robust instances on the command line: ``cpgym solve`` with CCG and ``cpgym evaluate-x``."""
 
 import argparse
 import json
 
 import pytest
 
-from cpgym.cli.robust import add_evaluate_x_parser, is_ro_instance, solve_ro
+from cpgym.cli import main
+from cpgym.cli.robust import add_evaluate_x_parser
+from cpgym.errors import CpgymError
+from cpgym.instances import problem_of, resolve_instance
 from cpgym.instances.capital_budgeting import load_capital_budgeting
+
+
+def is_ro_instance(target: str) -> bool:
+    """True for bundled ``RKP_``/``CB_`` names and files of the robust problems (the public resolver)."""
+    try:
+        return problem_of(resolve_instance(target)).name in ("rkp", "cb")
+    except CpgymError:
+        return False
+
+
+def solve_ro(target: str, method: str, time_limit: float, json_output: bool) -> int:
+    """``cpgym solve TARGET --method METHOD --time-limit T [--json]``; its exit code."""
+    return main(["solve", target, "--method", method, "--time-limit", str(time_limit), *(["--json"] * json_output)])
 
 
 def test_is_ro_instance(tmp_path):

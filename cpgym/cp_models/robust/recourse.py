@@ -32,9 +32,9 @@ from typing import Any, ClassVar
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting
+from cpgym.cp_models.robust.capital_budgeting import evaluate_capital_budgeting, sampled_capital_budgeting
 from cpgym.cp_models.robust.common import RobustEvaluation
-from cpgym.cp_models.robust.knapsack import evaluate_knapsack
+from cpgym.cp_models.robust.knapsack import evaluate_knapsack, sampled_knapsack
 from cpgym.errors import UnknownProblemError
 from cpgym.instances.problems import problem_of
 
@@ -44,6 +44,7 @@ class Recourse(ABC):
 
     problem: ClassVar[str]  # the registry's problem name
     evaluate: ClassVar[Callable[..., RobustEvaluation]]  # exact worst-case evaluator ``(instance, x, ...)``
+    sampled: ClassVar[Callable[..., RobustEvaluation]]  # optimistic sampled estimate ``(instance, x)``
 
     def __init__(self, instance: Any) -> None:
         self.instance = instance
@@ -76,6 +77,7 @@ class KnapsackRecourse(Recourse):
 
     problem = "rkp"
     evaluate = staticmethod(evaluate_knapsack)
+    sampled = staticmethod(sampled_knapsack)
 
     @property
     def xi_dim(self) -> int:
@@ -112,6 +114,7 @@ class CapitalBudgetingRecourse(Recourse):
 
     problem = "cb"
     evaluate = staticmethod(evaluate_capital_budgeting)
+    sampled = staticmethod(sampled_capital_budgeting)
 
     @property
     def xi_dim(self) -> int:
