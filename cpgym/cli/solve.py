@@ -4,7 +4,9 @@ The instance is a bundled name or a file (``--index N`` picks one of a file hold
 method is an evaluator spec (see :mod:`cpgym.evaluation.methods`); ``--time-limit`` fills in the
 seconds of the methods that take them (``cpsat`` -> ``cpsat:T``). Every solution is checked by the
 problem registry, and the printed objective is the checked one, never the method's claim. A method's
-details (CCG's ``iterations`` and ``n_scenarios``) follow the common fields.
+details (CCG's ``iterations`` and ``n_scenarios``) follow the common fields, then the solution in its
+problem's JSON form (``start_times``; ``machines`` and ``start_times`` for the flexible job shop; ``x``),
+whose per-job lists only ``--json`` prints. ``--gantt`` draws job-shop and flexible job-shop schedules.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cpgym.errors import ArgumentError, Status, UnknownMethodError
-from cpgym.evaluation.methods import MethodResult, Settings, Solver, available, make_solver, problems_of
+from cpgym.evaluation.methods import MethodResult, Settings, Solver, available, make_solver, problems_of, rule_names
 from cpgym.evaluation.report import gap_percent
 from cpgym.instances.problems import Check, Problem, check, problem_of
 from cpgym.instances.resolve import resolve_instance
@@ -61,11 +63,18 @@ def print_record(record: dict, json_output: bool) -> None:
         print(f"{key:>22}: {value}")
 
 
+def _applies(name: str) -> tuple[str, ...]:
+    """The problems of an :func:`available` name (the ``gnn-sample`` patterns apply where ``gnn`` does)."""
+    try:
+        return problems_of(name)
+    except UnknownMethodError:
+        return problems_of(name.partition("-")[0])
+
+
 def methods_for(problem: Problem) -> list[str]:
-    """The method names that apply to ``problem`` (the ``gnn-sample`` patterns apply where ``gnn`` does)."""
-    names = [name for name in available() if problem.name in problems_of(name.partition("-")[0])]
-    warm_start = "H+cpsat:SECONDS"
-    return names + [warm_start] if problem.name in problems_of(warm_start) else names
+    """The method names that apply to ``problem``, and ``H+cpsat:SECONDS`` where CP-SAT does."""
+    names = [name for name in available() if problem.name in _applies(name)]
+    return names + ["H+cpsat:SECONDS"] if problem.name in problems_of("cpsat") else names
 
 
 def method_spec(method: str, time_limit: float, mode: str | None) -> str:
@@ -78,9 +87,7 @@ def method_spec(method: str, time_limit: float, mode: str | None) -> str:
         return method
     if name in SECONDS_METHODS:
         return f"{name}:{time_limit}"
-    from cpgym.agents.rules import RULES
-
-    return f"{name}:{mode}" if mode and name in RULES else method
+    return f"{name}:{mode}" if mode and name in rule_names() else method
 
 
 def build_solver(method: str, problem: Problem, time_limit: float, mode: str | None) -> Solver:
@@ -101,12 +108,15 @@ def build_solver(method: str, problem: Problem, time_limit: float, mode: str | N
 
 
 def gantt_path(text: str | None, problem: Problem) -> Path | None:
-    """The ``--gantt`` file, checked before solving: a job-shop instance, a known suffix, an existing folder."""
+    """The ``--gantt`` file, checked before solving: a (flexible) job-shop instance, a known suffix, an
+    existing folder."""
     if text is None:
         return None
+    from cpgym.plot.gantt import PROBLEMS
+
     path = Path(text)
-    if problem.name != "jssp":
-        raise ArgumentError(f"--gantt draws job-shop schedules; {problem.title} has none")
+    if problem.name not in PROBLEMS:
+        raise ArgumentError(f"--gantt draws job-shop schedules ({', '.join(PROBLEMS)}); {problem.title} has none")
     if path.suffix.lower() not in GANTT_SUFFIXES:
         raise ArgumentError(f"--gantt {text}: the file must end in {', '.join(GANTT_SUFFIXES)}")
     if not path.parent.is_dir():
@@ -136,11 +146,17 @@ def _record(instance: Any, problem: Problem, method: str, result: MethodResult, 
     names = FIELD_NAMES[problem.sense]
     record = {names.get(key, key): value for key, value in record.items() if names.get(key, key) is not None}
     record.update((key, value) for key, value in result.details.items() if key not in record)
-    if valid:
-        record[problem.solution_field] = result.solution
+    if valid:  # the solution's fields of the problem's JSON record (start_times; machines; x)
+        solution = problem.record(instance, result.solution, objective)
+        record.update((key, value) for key, value in solution.items() if key not in record)
     elif checked is not None:
         record["violations"] = checked.violations[:5]
     return record
+
+
+def _per_job(value: Any) -> bool:
+    """Is ``value`` a list of per-job lists (a schedule's field, left out of the text output)?"""
+    return isinstance(value, list) and any(isinstance(item, list) for item in value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,16 +176,14 @@ def run(args: argparse.Namespace) -> int:
     result = solver(instance, settings)
     wall = time.perf_counter() - started
     checked = None if result.solution is None else check(instance, result.solution, settings.eval_time_limit)
-    record = _record(instance, problem, method, result, checked, wall)
-    solution = record.get(problem.solution_field)
-    if not args.json and solution is not None and np.ndim(solution) > 1:
-        del record[problem.solution_field]  # a schedule's start times: --json or --gantt show them
-    print_record(record, args.json)
-    if gantt is not None and solution is not None:
-        from cpgym.instances.schedule import Schedule
-        from cpgym.plot.gantt import plot_gantt
+    record = plain(_record(instance, problem, method, result, checked, wall))
+    valid = checked is not None and checked.ok
+    text = {key: value for key, value in record.items() if not _per_job(value)}  # --json or --gantt show schedules
+    print_record(record if args.json else text, args.json)
+    if gantt is not None and valid:
+        from cpgym.plot.gantt import plot_record
 
-        plot_gantt(Schedule(instance, solution), gantt)
+        plot_record(instance, record, gantt)
         if not args.json:
             print(f"{'gantt':>22}: {gantt}")
-    return 0 if solution is not None else 1
+    return 0 if valid else 1

@@ -8,6 +8,7 @@ from gymnasium.envs.registration import register, registry
 
 _ENVIRONMENTS = {
     "cpgym/JobShop-v0": "cpgym.envs.jobshop:JobShopEnv",
+    "cpgym/FlexibleJobShop-v0": "cpgym.envs.fjsp:FlexibleJobShopEnv",
     "cpgym/RobustKnapsack-v0": "cpgym.envs.robust:RobustKnapsackEnv",
     "cpgym/CapitalBudgeting-v0": "cpgym.envs.robust:CapitalBudgetingEnv",
 }
