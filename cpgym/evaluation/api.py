@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cpgym.errors import ArgumentError, Status, check_seconds
 from cpgym.evaluation import datasets as dataset_specs
@@ -22,7 +23,7 @@ from cpgym.evaluation.methods import Method, Settings, default_methods, method_n
 from cpgym.evaluation.report import SummaryRecord
 from cpgym.evaluation.results import ResultRow, ResultStore
 from cpgym.evaluation.runner import Task, run_tasks
-from cpgym.instances import JobShopInstance, problem_of
+from cpgym.instances import problem_of
 from cpgym.parallel import BACKENDS
 
 SETTINGS = ("threads", "seed", "eval_time_limit")  # what a resumed folder must share with the run
@@ -200,26 +201,27 @@ def _run(tasks: list[Task], store: ResultStore, workers: int, backend: str, addr
     return failed
 
 
-def _gantt_instance(spec: str) -> JobShopInstance:
-    """The job-shop instance named by ``spec`` (the first one if the spec names several)."""
+def _gantt_instance(spec: str) -> Any:
+    """The scheduling instance named by ``spec`` (the first one if the spec names several)."""
+    from cpgym.plot.gantt import PROBLEMS
+
     found = {item.instance.name: item.instance for item in dataset_specs.resolve(spec)}
     if not found:
         raise ArgumentError(f"gantt: {spec!r} holds no instance")
     instance = found.get(spec) or next(iter(found.values()))
     problem = problem_of(instance)
-    if problem.name != "jssp":
-        raise ArgumentError(f"gantt charts draw job-shop schedules; {instance.name} is a {problem.title} instance")
+    if problem.name not in PROBLEMS:
+        raise ArgumentError(f"gantt charts draw schedules ({', '.join(PROBLEMS)}); {instance.name} is a "
+                            f"{problem.title} instance")
     return instance
 
 
-def _gantts(store: ResultStore, instance: JobShopInstance) -> None:
+def _gantts(store: ResultStore, instance: Any) -> None:
     """``gantt_INSTANCE__METHOD.png`` for every validated schedule of ``instance`` in ``store``."""
-    from cpgym.instances import Schedule
-    from cpgym.plot.gantt import plot_gantt
+    from cpgym.plot.gantt import plot_record
 
     for row in store.rows:
         path = store.solution_path(row.instance, row.method)
         if row.instance == instance.name and row.valid and path.exists():
-            schedule = Schedule.from_dict(json.loads(path.read_text()), instance)
-            plot_gantt(schedule, store.out / f"gantt_{path.stem}.png",
-                       title=f"{instance.name} / {row.method}: {schedule.makespan}")
+            plot_record(instance, json.loads(path.read_text()), store.out / f"gantt_{path.stem}.png",
+                        title=f"{instance.name} / {row.method}: {row.objective}")

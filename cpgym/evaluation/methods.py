@@ -312,11 +312,12 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
 
 
 def default_methods() -> str:
-    """The default method specs, comma-separated: the rules, the shipped agent when present, and CP-SAT at 10 s."""
+    """The default method specs, comma-separated: the rules, the shifting-bottleneck heuristic (a classical
+    baseline next to the learned agent), the shipped agent when present, and CP-SAT at 10 s."""
     from cpgym.agents.shipped import shipped_model_path
 
     gnn = ",gnn" if shipped_model_path() is not None else ""
-    return f"{DEFAULT_RULES}{gnn},cpsat:10"
+    return f"{DEFAULT_RULES},sbh{gnn},cpsat:10"
 
 
 def method_name(method: Method) -> str:

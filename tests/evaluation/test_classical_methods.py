@@ -41,3 +41,10 @@ def test_bad_classical_specs_are_clear_errors():
         make_solver("sbh:3")
     with pytest.raises(UnknownMethodError, match="known: .*sbh.*tabu"):
         make_solver("tabby:3")
+
+
+def test_the_default_table_shows_a_classical_heuristic_next_to_the_learned_agent():
+    from cpgym.evaluation.methods import default_methods
+
+    methods = default_methods().split(",")
+    assert "sbh" in methods and methods.index("sbh") < methods.index("gnn")
