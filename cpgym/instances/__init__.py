@@ -18,9 +18,9 @@ from cpgym.instances.jobshop_io import (
     read_instances,
     write_instance,
 )
-from cpgym.instances.library import InstanceInfo, dataset, info, list_instances, load, taillard_seeds
+from cpgym.instances.library import InstanceInfo, info, list_instances, load, taillard_seeds
 from cpgym.instances.problems import Check, Problem, check, get_problem, problem_of, problems
-from cpgym.instances.resolve import resolve_instance, resolve_instances
+from cpgym.instances.resolve import dataset, resolve_instance, resolve_instances
 from cpgym.instances.robust_knapsack import RobustKnapsackInstance, load_robust_knapsack  # registers "rkp"
 from cpgym.instances.schedule import Schedule, ValidationReport, validate_schedule
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cpgym.errors import ArgumentError, InstanceFormatError, UnknownInstanceError
+from cpgym.errors import ArgumentError, InstanceFormatError, UnknownDatasetError, UnknownInstanceError
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.library import list_instances, load
 from cpgym.instances.problems import Problem, get_problem, problems
@@ -95,3 +95,19 @@ def resolve_instance(target: str | Path, index: int | None = None) -> Any:
     if not 0 <= position < len(instances):
         raise ArgumentError(f"{target} holds {len(instances)} instance(s); --index must be 0..{len(instances) - 1}")
     return instances[position]
+
+
+def dataset(name: str, size: str | None = None, family: str | None = None) -> list[Any]:
+    """The bundled instances of a dataset of any problem: ``dataset("ta", "15x15")``,
+    ``dataset("rkp", "UN")``, ``dataset("fjsp", family="mk")``, ``dataset("mk")``.
+
+    ``size`` / ``family`` is the dataset's sub-spec (the part after the colon of the evaluator's
+    ``NAME:SUB`` dataset specs: a size group for job-shop families, a class, group or family otherwise).
+    """
+    if size is not None and family is not None:
+        raise ArgumentError(f"dataset({name!r}): give a size or a family, not both")
+    for problem in problems():
+        if name in problem.datasets:
+            return [instance for _, instance in problem.datasets[name](size or family)]
+    known = sorted(key for problem in problems() for key in problem.datasets)
+    raise UnknownDatasetError(name, known)

@@ -131,3 +131,16 @@ def test_files_are_read_by_the_reader_of_their_layout(tmp_path):
     bom = tmp_path / "bom.txt"
     bom.write_text("\ufeff" + format_orlib(load("ft06")))
     assert resolve_instance(bom).name == "ft06"
+
+
+def test_dataset_takes_the_datasets_of_every_problem():
+    from cpgym.errors import UnknownDatasetError
+    from cpgym.instances import dataset
+
+    assert [i.name for i in dataset("ta", "15x15")][:2] == ["ta01", "ta02"]
+    assert [i.name for i in dataset("fjsp", family="mk")] == [f"mk{k:02d}" for k in range(1, 16)]
+    assert len(dataset("rkp", "UN")) == 126 and len(dataset("cb", "n10")) == 50
+    with pytest.raises(UnknownDatasetError, match="unknown dataset 'foo'; known: .*mk.*ta"):
+        dataset("foo")
+    with pytest.raises(ArgumentError, match="a size or a family, not both"):
+        dataset("ta", "15x15", family="x")
