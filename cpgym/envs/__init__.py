@@ -1,8 +1,13 @@
 """Gymnasium environments, registered under the ``cpgym/`` namespace.
 
 ``import cpgym`` registers them (entry points are strings, so nothing heavy is imported),
-which makes ``gym.make("cpgym:cpgym/JobShop-v0")`` work in a fresh interpreter.
+which makes ``gym.make("cpgym:cpgym/JobShop-v0")`` work in a fresh interpreter. The classes
+(``JobShopEnv``, ``FlexibleJobShopEnv``, ``RobustKnapsackEnv``, ``CapitalBudgetingEnv``) load on
+first use of their names.
 """
+
+from importlib import import_module
+from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
@@ -16,3 +21,14 @@ _ENVIRONMENTS = {
 for _env_id, _entry_point in _ENVIRONMENTS.items():
     if _env_id not in registry:
         register(id=_env_id, entry_point=_entry_point)
+
+__all__ = ["ENV_IDS", "CapitalBudgetingEnv", "FlexibleJobShopEnv", "JobShopEnv", "RobustKnapsackEnv"]
+ENV_IDS = tuple(_ENVIRONMENTS)
+_CLASSES = {entry.rpartition(":")[2]: entry for entry in _ENVIRONMENTS.values()}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        module, _, attribute = _CLASSES[name].partition(":")
+        return getattr(import_module(module), attribute)
+    raise AttributeError(f"module 'cpgym.envs' has no attribute {name!r}")

@@ -48,3 +48,20 @@ No result is silently wrong or lost (details in :mod:`~cpgym.evaluation.results`
   even by ``kill -9``); a folder that cannot be created is refused before any work;
 * files hold no NaN or infinity: non-finite numbers (an unbounded method bound) are stored as empty.
 """
+
+from cpgym.evaluation.api import EvaluationResult, evaluate
+from cpgym.evaluation.methods import MethodResult, Settings, available, make_solver, register
+from cpgym.evaluation.report import SummaryRecord
+from cpgym.evaluation.results import ResultRow
+
+__all__ = [
+    "EvaluationResult",
+    "MethodResult",
+    "ResultRow",
+    "Settings",
+    "SummaryRecord",
+    "available",
+    "evaluate",
+    "make_solver",
+    "register",
+]
