@@ -9,15 +9,13 @@ The contract is :func:`~cpgym.cp_models.jobshop_cpsat.solve_jobshop`'s.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from cpgym.cp_models.jobshop_cpsat import STATUS_NAMES, STOP_GRACE, TraceCallback, _Recorder
+from cpgym.cp_models.jobshop_cpsat import STATUS_NAMES, TraceCallback, run_cpsat
 from cpgym.errors import ArgumentError, Status, check_seconds
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
@@ -160,18 +158,8 @@ def solve_fjsp(
     if hint_machines is not None:
         model.add_hint(makespan, hint_makespan)
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.0, time_limit - (time.perf_counter() - started))
-    solver.parameters.num_workers = workers or os.cpu_count() or 1
-    solver.parameters.random_seed = seed
-    solver.parameters.log_search_progress = log_search
-    recorder = _Recorder(callback)
-    watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
-    watchdog.start()
-    try:
-        status = solver.solve(model, recorder)
-    finally:
-        watchdog.cancel()
+    solver, status, recorder = run_cpsat(model, time_limit - (time.perf_counter() - started), workers, seed,
+                                         callback, log_search)
     wall = time.perf_counter() - started
 
     name = STATUS_NAMES.get(status, Status.UNKNOWN)

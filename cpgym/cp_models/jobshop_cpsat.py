@@ -68,6 +68,29 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             self.user(*point)
 
 
+def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed: int,
+              callback: TraceCallback | None = None,
+              log_search: bool = False) -> tuple[cp_model.CpSolver, int, _Recorder]:
+    """Solve ``model`` for at most ``seconds`` (the scheduling models' one solve step).
+
+    CP-SAT checks its time limit in most phases but not all (on 10,000 operations it has returned
+    100 s late); a timer stops the search :data:`STOP_GRACE` seconds past the limit.
+    """
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.0, seconds)
+    solver.parameters.num_workers = workers or os.cpu_count() or 1
+    solver.parameters.random_seed = seed
+    solver.parameters.log_search_progress = log_search
+    recorder = _Recorder(callback)
+    watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
+    watchdog.start()
+    try:
+        status = solver.solve(model, recorder)
+    finally:
+        watchdog.cancel()
+    return solver, status, recorder
+
+
 def _as_array(instance: JobShopInstance, starts: Schedule | np.ndarray | None, what: str) -> np.ndarray | None:
     if starts is None:
         return None
@@ -135,20 +158,8 @@ def solve_jobshop(
     if hint_array is not None:
         model.add_hint(makespan, int((hint_array + durations).max()))
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.0, time_limit - (time.perf_counter() - started))
-    solver.parameters.num_workers = workers or os.cpu_count() or 1
-    solver.parameters.random_seed = seed
-    solver.parameters.log_search_progress = log_search
-    recorder = _Recorder(callback)
-    # CP-SAT checks its time limit in most phases but not all (on 10,000 operations it has returned
-    # 100 s late); stopping the search from a timer bounds the rest.
-    watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
-    watchdog.start()
-    try:
-        status = solver.solve(model, recorder)
-    finally:
-        watchdog.cancel()
+    solver, status, recorder = run_cpsat(model, time_limit - (time.perf_counter() - started), workers, seed,
+                                         callback, log_search)
     wall = time.perf_counter() - started
 
     name = STATUS_NAMES.get(status, Status.UNKNOWN)
