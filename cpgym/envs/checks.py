@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,3 +40,10 @@ def instance_option(options: Any, accepted: str) -> Any:
         raise ArgumentError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; known: "
                             f"{', '.join(RESET_OPTIONS)} ({accepted})")
     return options.get("instance")
+
+
+def check_choices(*choices: tuple[str, Any, Sequence[Any]]) -> None:
+    """``ArgumentError`` for the first ``(name, value, allowed)`` whose value is not allowed."""
+    for name, value, allowed in choices:
+        if value not in allowed:
+            raise ArgumentError(f"{name} must be one of {tuple(allowed)}, got {value!r}")

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, solve_fjsp
-from cpgym.envs.checks import INVALID_ACTIONS, instance_option, integer_action
+from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, integer_action
 from cpgym.envs.fjsp_state import FlexibleJobShopState
 from cpgym.envs.jobshop import OBSERVATIONS, REWARDS
 from cpgym.envs.jobshop_state import MODES, Mode
@@ -193,12 +193,10 @@ class FlexibleJobShopEnv(gym.Env):
         invalid_action: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        for name, value, allowed in (("mode", mode, MODES), ("reward", reward, REWARDS),
-                                     ("observation", observation, OBSERVATIONS),
-                                     ("invalid_action", invalid_action, INVALID_ACTIONS),
-                                     ("render_mode", render_mode, (None, *self.metadata["render_modes"]))):
-            if value not in allowed:
-                raise ArgumentError(f"{name} must be one of {allowed}, got {value!r}")
+        check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
+                      ("observation", observation, OBSERVATIONS),
+                      ("invalid_action", invalid_action, INVALID_ACTIONS),
+                      ("render_mode", render_mode, (None, *self.metadata["render_modes"])))
         if instance is not None and generator is not None:
             raise ArgumentError("give either instance(s) or a generator, not both")
         self.mode, self.reward_kind, self.observation_kind = mode, reward, observation

@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
-from cpgym.envs.checks import INVALID_ACTIONS, instance_option, integer_action
+from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, integer_action
 from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.generators import uniform
@@ -170,12 +170,10 @@ class JobShopEnv(gym.Env):
         invalid_action: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        for name, value, allowed in (("mode", mode, MODES), ("reward", reward, REWARDS),
-                                     ("observation", observation, OBSERVATIONS),
-                                     ("invalid_action", invalid_action, INVALID_ACTIONS),
-                                     ("render_mode", render_mode, (None, *self.metadata["render_modes"]))):
-            if value not in allowed:
-                raise ArgumentError(f"{name} must be one of {allowed}, got {value!r}")
+        check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
+                      ("observation", observation, OBSERVATIONS),
+                      ("invalid_action", invalid_action, INVALID_ACTIONS),
+                      ("render_mode", render_mode, (None, *self.metadata["render_modes"])))
         if instance is not None and generator is not None:
             raise ArgumentError("give either instance(s) or a generator, not both")
         self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
