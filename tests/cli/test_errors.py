@@ -78,7 +78,8 @@ def test_unknown_or_inapplicable_methods_list_the_ones_that_apply(capsys):
     err = fails(capsys, ["solve", "ft06", "--method", "nope"], r"unknown method 'nope'; known: ")
     assert "mwkr" in err and "gnn" in err and "H+cpsat:SECONDS" in err and "ccg" not in err
     fails(capsys, ["solve", "ft06", "--method", "ccg"], r"method 'ccg' solves rkp, cb instances, not jssp .*cpsat")
-    fails(capsys, ["solve", RKP, "--method", "cpsat"], r"'cpsat' solves jssp, fjsp instances, not rkp .*: ccg, neur2ro$")
+    fails(capsys, ["solve", RKP, "--method", "cpsat"],
+          r"'cpsat' solves jssp, fjsp instances, not rkp .*: ccg, neur2ro$")
     fails(capsys, ["solve", RKP, "--method", "kadapt:10"], r"'kadapt:10' solves cb instances, not rkp")
     fails(capsys, ["solve", "ft06", "--method", "cpsat:soon"], r"method 'cpsat:soon': expected a time limit")
     fails(capsys, ["solve", "ft06", "--method", "spt:sideways"], r"rule mode must be 'active' or 'non_delay'")
