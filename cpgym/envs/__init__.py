@@ -18,9 +18,12 @@ _ENVIRONMENTS = {
     "cpgym/CapitalBudgeting-v0": "cpgym.envs.robust:CapitalBudgetingEnv",
 }
 
+# Batched (lockstep, torch) vector envs: gym.make_vec(ID, num_envs=B, vectorization_mode="vector_entry_point")
+_VECTOR_ENTRY_POINTS = {"cpgym/JobShop-v0": "cpgym.envs.batched_vector:BatchedJobShopVectorEnv"}
+
 for _env_id, _entry_point in _ENVIRONMENTS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point)
+        register(id=_env_id, entry_point=_entry_point, vector_entry_point=_VECTOR_ENTRY_POINTS.get(_env_id))
 
 __all__ = ["ENV_IDS", "CapitalBudgetingEnv", "FlexibleJobShopEnv", "JobShopEnv", "RobustKnapsackEnv"]
 ENV_IDS = tuple(_ENVIRONMENTS)
