@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from cpgym.cp_models.jobshop_cpsat import STATUS_NAMES, TraceCallback, run_cpsat
+from cpgym.cp_models.jobshop_cpsat import STATUS_NAMES, JobShopSolution, TraceCallback, run_cpsat
 from cpgym.errors import ArgumentError, Status, check_seconds
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
@@ -24,28 +24,11 @@ Ragged = Sequence[Sequence[int]]  # one entry per operation, one list per job
 
 
 @dataclass
-class FlexibleJobShopSolution:
-    """What :func:`solve_fjsp` returns.
-
-    ``status`` is ``"optimal"``, ``"feasible"``, ``"infeasible"`` or ``"unknown"``;
-    ``lower_bound`` is the bound CP-SAT proved; ``trace`` holds ``(seconds, makespan, bound)``
-    for every improving solution.
-    """
+class FlexibleJobShopSolution(JobShopSolution):
+    """What :func:`solve_fjsp` returns: the fields of :class:`JobShopSolution`, with a flexible schedule."""
 
     instance: FlexibleJobShopInstance
-    status: Status
-    makespan: int | None
-    lower_bound: int | None
-    wall_time: float
     schedule: FlexibleSchedule | None
-    trace: list[tuple[float, int, int]] = field(default_factory=list)
-
-    @property
-    def gap_to_best_known(self) -> float | None:
-        """Relative gap (%) of the makespan to the instance's best-known upper bound."""
-        if self.makespan is None or not self.instance.upper_bound:
-            return None
-        return 100.0 * (self.makespan - self.instance.upper_bound) / self.instance.upper_bound
 
 
 def _ragged(instance: FlexibleJobShopInstance, values: Ragged | None, what: str) -> list[list[int]] | None:
