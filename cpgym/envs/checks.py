@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,3 +47,17 @@ def check_choices(*choices: tuple[str, Any, Sequence[Any]]) -> None:
     for name, value, allowed in choices:
         if value not in allowed:
             raise ArgumentError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+
+
+def instance_source(instance: Any, generator: Any, default_generator: Callable[[], Any],
+                    resolve: Callable[[Any], Any]) -> tuple[list[Any], Any]:
+    """``(instances, generator)`` of an env: the resolved ``instance`` (one or a list) and no generator,
+    or no instances and ``generator`` (``default_generator()`` when both are None)."""
+    if instance is not None and generator is not None:
+        raise ArgumentError("give either instance(s) or a generator, not both")
+    if instance is None:
+        return [], generator or default_generator()
+    specs = list(instance) if isinstance(instance, (list, tuple)) else [instance]
+    if not specs:
+        raise ArgumentError("the instance list is empty")
+    return [resolve(spec) for spec in specs], None

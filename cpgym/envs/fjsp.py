@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, solve_fjsp
-from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, integer_action
+from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, instance_source, integer_action
 from cpgym.envs.fjsp_state import FlexibleJobShopState
 from cpgym.envs.jobshop import OBSERVATIONS, REWARDS
 from cpgym.envs.jobshop_state import MODES, Mode
@@ -197,24 +197,15 @@ class FlexibleJobShopEnv(gym.Env):
                       ("observation", observation, OBSERVATIONS),
                       ("invalid_action", invalid_action, INVALID_ACTIONS),
                       ("render_mode", render_mode, (None, *self.metadata["render_modes"])))
-        if instance is not None and generator is not None:
-            raise ArgumentError("give either instance(s) or a generator, not both")
         self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
         self.invalid_action, self.render_mode = invalid_action, render_mode
         self.reward_scale = float(reward_scale)
-        if instance is None:
-            self.instances: list[FlexibleJobShopInstance] = []
-            self.generator = generator or FlexibleGenerator()
+        self.instances, self.generator = instance_source(instance, generator, FlexibleGenerator, _resolve)
+        sized = self.instances
+        if self.generator is not None:
             max_operations = max_operations or getattr(self.generator, "max_operations", None)
-            padded = max_jobs and max_machines and max_operations
-            sized = [] if padded else [self.generator(np.random.default_rng(0))]
-        else:
-            specs = list(instance) if isinstance(instance, (list, tuple)) else [instance]
-            if not specs:
-                raise ArgumentError("the instance list is empty")
-            self.instances = [_resolve(spec) for spec in specs]
-            self.generator = None
-            sized = self.instances
+            if not (max_jobs and max_machines and max_operations):
+                sized = [self.generator(np.random.default_rng(0))]
         self.max_jobs = max_jobs or max(i.n_jobs for i in sized)
         self.max_machines = max_machines or max(i.n_machines for i in sized)
         self.max_operations = max_operations or max(i.n_operations for i in sized)

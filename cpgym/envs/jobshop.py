@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
-from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, integer_action
+from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, instance_source, integer_action
 from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.generators import uniform
@@ -174,22 +174,13 @@ class JobShopEnv(gym.Env):
                       ("observation", observation, OBSERVATIONS),
                       ("invalid_action", invalid_action, INVALID_ACTIONS),
                       ("render_mode", render_mode, (None, *self.metadata["render_modes"])))
-        if instance is not None and generator is not None:
-            raise ArgumentError("give either instance(s) or a generator, not both")
         self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
         self.invalid_action, self.render_mode = invalid_action, render_mode
         self.reward_scale = float(reward_scale)
-        if instance is None:
-            self.instances: list[JobShopInstance] = []
-            self.generator = generator or UniformGenerator()
-            sized = [self.generator(np.random.default_rng(0))] if max_jobs is None or max_machines is None else []
-        else:
-            specs = list(instance) if isinstance(instance, (list, tuple)) else [instance]
-            if not specs:
-                raise ArgumentError("the instance list is empty")
-            self.instances = [_resolve(spec) for spec in specs]
-            self.generator = None
-            sized = self.instances
+        self.instances, self.generator = instance_source(instance, generator, UniformGenerator, _resolve)
+        sized = self.instances
+        if self.generator is not None and (max_jobs is None or max_machines is None):
+            sized = [self.generator(np.random.default_rng(0))]
         self.max_jobs = max_jobs or max(i.n_jobs for i in sized)
         self.max_machines = max_machines or max(i.n_machines for i in sized)
         for inst in self.instances:
