@@ -177,17 +177,17 @@ def test_curated_exports_resolve_and_match_the_settings_table():
     assert OPTIONS["aggr"].choices == AGGREGATIONS and set(OPTIONS["activation"].choices) == set(ACTIVATIONS)
 
 
-@pytest.mark.parametrize("incremental", [True, False])
-def test_sampling_keeps_the_best_of_n_including_greedy(env6, incremental):
+@pytest.mark.parametrize("engine", ["incremental", "batched"])
+def test_sampling_keeps_the_best_of_n_including_greedy(env6, engine):
     """Rollout 0 is greedy, so best-of-N <= greedy by construction; seeded sampling is reproducible."""
     policy = make_policy(env6, seed=2)
     instance = uniform(8, 8, seed=11)
-    greedy = solve_with_agent(policy, instance, incremental=incremental)
-    assert solve_with_agent(policy, instance, samples=1, incremental=incremental).makespan == greedy.makespan
-    best = solve_with_agent(policy, instance, samples=16, seed=3, incremental=incremental)
+    greedy = solve_with_agent(policy, instance, engine=engine)
+    assert solve_with_agent(policy, instance, samples=1, engine=engine).makespan == greedy.makespan
+    best = solve_with_agent(policy, instance, samples=16, seed=3, engine=engine)
     assert best.makespan <= greedy.makespan
     assert validate_schedule(instance, best.start_times).ok
-    assert solve_with_agent(policy, instance, samples=16, seed=3, incremental=incremental).makespan == best.makespan
+    assert solve_with_agent(policy, instance, samples=16, seed=3, engine=engine).makespan == best.makespan
 
 
 def test_interpolated_agent_lies_between_its_endpoints(env6, tmp_path):

@@ -1,16 +1,20 @@
-"""Decoding a job-shop schedule with a trained policy: greedy, or best of N samples.
+"""Decoding a job-shop schedule with a trained policy: greedy, best of N samples, or POMO-style starts.
 
 Rollout 0 is always the greedy (argmax) rollout, so the best of N is never worse than greedy.
-With a ``time_limit``, sampling goes on while the next rollout is expected to finish in time.
+With a ``time_limit``, sampling goes on while the next rollout(s) are expected to finish in time.
 Steps with a single legal job (frequent in non-delay mode) skip the network. Two engines:
 
-- on CPU (the default), every rollout updates the GNN embeddings incrementally
+- ``"incremental"`` (CPU only): one rollout at a time, the GNN embeddings updated incrementally
   (:mod:`cpgym.agents.gnn.incremental`): a step costs about the work of the few rows it changes, so
   greedy decoding of a 10,000-operation instance takes seconds instead of minutes;
-- otherwise (a GPU policy, or ``incremental=False``) the N rollouts run in lockstep with one batched
-  full forward pass per dispatching step for all unfinished copies.
+- ``"batched"``: the rollouts run as one batch of the tensor engine
+  (:class:`~cpgym.envs.batched.BatchedJobShop`), one forward pass of :class:`~cpgym.agents.gnn.batched.BatchedGNN`
+  per dispatching step for all unfinished copies (in chunks of at most :data:`CHUNK_NODES` nodes).
 
-Both sample from the same policy distribution but with different random streams (NumPy vs torch).
+``"auto"`` (the default) decodes greedily with the incremental engine on a CPU and samples with the
+batched one, except on instances of more than :data:`BATCHED_MAX_OPERATIONS` operations (measured
+in ``BENCHMARKS.md``). Both sample from the same policy distribution with different random streams
+(NumPy vs torch).
 """
 
 from __future__ import annotations
@@ -23,11 +27,18 @@ import numpy as np
 import torch as th
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 
+from cpgym.agents.gnn.batched import BatchedGNN, engine_rollouts
 from cpgym.agents.gnn.checkpoint import GNNAgent
 from cpgym.agents.gnn.incremental import IncrementalEncoder
+from cpgym.envs.batched import BatchedJobShop
 from cpgym.envs.jobshop import JobShopEnv
+from cpgym.envs.jobshop_state import MODES
 from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds
 from cpgym.instances import JobShopInstance, Schedule
+
+ENGINES = ("auto", "incremental", "batched")
+BATCHED_MAX_OPERATIONS = 2_500  # "auto" samples larger instances with the incremental engine
+CHUNK_NODES = 2**16  # most graph nodes in one batched forward pass (rollouts x operations)
 
 
 def solve_with_agent(
@@ -37,25 +48,26 @@ def solve_with_agent(
     samples: int = 0,
     seed: int = 0,
     env_kwargs: dict | None = None,
-    incremental: bool = True,
+    engine: str = "auto",
     time_limit: float | None = None,
     stop_after: float | None = None,
+    pomo: bool = False,
 ) -> Schedule:
     """Schedule ``instance`` with ``agent`` (any size): greedy if ``samples <= 1``, else best of ``samples``.
 
     ``mode`` (and ``env_kwargs``) override the env settings stored with a loaded agent; the
     observation is always the graph one. Sampling is seeded by ``seed`` (private random streams;
-    the global RNGs are untouched). On CPU the GNN embeddings are updated incrementally
-    (:mod:`cpgym.agents.gnn.incremental`; the same decisions up to floating-point rounding, many times
-    faster on large instances) unless ``incremental=False``; otherwise rollouts run batched.
+    the global RNGs are untouched). ``engine`` is ``"auto"``, ``"incremental"`` or ``"batched"`` (module doc).
 
-    ``time_limit`` (seconds >= 0, incremental engine only) is a sampling budget: after the greedy rollout,
-    which always runs, rollouts are sampled while the next one is expected to end within it (at most
-    ``samples`` in all when ``samples > 0``). ``stop_after`` (seconds, incremental engine only) is a hard
-    limit: past it the greedy rollout raises :class:`~cpgym.errors.TimeLimitReached` and sampling stops.
+    ``time_limit`` (seconds >= 0) is a sampling budget: after the greedy rollout, which always runs,
+    rollouts are sampled while the next ones are expected to end within it (at most ``samples`` in all
+    when ``samples > 0``). ``stop_after`` (seconds) is a hard limit: past it the greedy rollout raises
+    :class:`~cpgym.errors.TimeLimitReached` and sampling stops. ``pomo`` (batched engine) adds one greedy
+    rollout per job that starts with that job (POMO-style multiple starts) after rollout 0; the sampled
+    rollouts, if any, come after them.
     """
-    return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, incremental, time_limit,
-                             stop_after)[0]
+    return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, engine, time_limit, stop_after,
+                             pomo)[0]
 
 
 def decode_with_agent(
@@ -65,9 +77,10 @@ def decode_with_agent(
     samples: int = 0,
     seed: int = 0,
     env_kwargs: dict | None = None,
-    incremental: bool = True,
+    engine: str = "auto",
     time_limit: float | None = None,
     stop_after: float | None = None,
+    pomo: bool = False,
 ) -> tuple[Schedule, list[int]]:
     """:func:`solve_with_agent` that also returns the env actions of the best rollout (to replay it)."""
     policy, kwargs = (agent.policy, dict(agent.env_kwargs)) if isinstance(agent, GNNAgent) else (agent, {})
@@ -75,11 +88,24 @@ def decode_with_agent(
     if mode is not None:
         kwargs["mode"] = mode
     kwargs.update(instance=instance, observation="graph")
-    if incremental and policy.device.type == "cpu":
+    if engine not in ENGINES:
+        raise ArgumentError(f"unknown decoding engine {engine!r}; known: {', '.join(ENGINES)}")
+    if time_limit is not None and not 0 <= time_limit < float("inf"):
+        raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
+    if stop_after is not None:
+        check_seconds(stop_after, "stop_after")
+    sampling = samples > 1 or pomo or (time_limit is not None and samples != 1)
+    if engine == "auto":
+        batched = policy.device.type != "cpu" or (sampling and instance.n_operations <= BATCHED_MAX_OPERATIONS)
+        engine = "batched" if batched else "incremental"
+    if engine == "incremental":
+        if policy.device.type != "cpu":
+            raise ArgumentError("the incremental engine runs on the CPU; use engine='batched' for a GPU policy")
+        if pomo:
+            raise ArgumentError("POMO starts need the batched engine (engine='batched' or 'auto')")
         return _incremental_rollouts(policy, kwargs, samples, seed, time_limit, stop_after)
-    if time_limit is not None or stop_after is not None:
-        raise ArgumentError("time limits need the incremental engine (a CPU policy and incremental=True)")
-    return _batched_rollouts(policy, kwargs, max(1, samples), seed)
+    return _engine_best(policy, instance, kwargs.get("mode", "non_delay"), samples, seed, time_limit, stop_after,
+                        pomo)
 
 
 def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
@@ -87,9 +113,7 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     """The best of the greedy rollout and the sampled ones (``samples`` in all, or as many as
     ``time_limit`` allows), all starting from one shared first forward pass."""
     started = time.perf_counter()
-    if time_limit is not None and not 0 <= time_limit < float("inf"):
-        raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
-    deadline = None if stop_after is None else started + check_seconds(stop_after, "stop_after")
+    deadline = None if stop_after is None else started + stop_after
     limits = [limit for limit in (time_limit, stop_after) if limit is not None]
     limit = min(limits) if limits else None
     env = JobShopEnv(**env_kwargs)
@@ -154,15 +178,57 @@ def lockstep_rollouts(policy, envs: Sequence[JobShopEnv], observations: list[dic
     return rollouts
 
 
-def _batched_rollouts(policy, env_kwargs: dict, samples: int, seed: int) -> tuple[Schedule, list[int]]:
-    """The best of ``samples`` lockstep rollouts (rollout 0 greedy, the others sampled with a torch
-    generator seeded by ``seed``)."""
-    envs = [JobShopEnv(**env_kwargs) for _ in range(samples)]
-    observations = [env.reset(seed=seed)[0] for env in envs]
+def _engine_best(policy, instance: JobShopInstance, mode: str, samples: int, seed: int, time_limit: float | None,
+                 stop_after: float | None, pomo: bool) -> tuple[Schedule, list[int]]:
+    """The best of the batched-engine rollouts: greedy, then (``pomo``) one greedy rollout per first job,
+    then sampled ones (``samples`` in all, or as many as ``time_limit`` allows), in chunks of at most
+    :data:`CHUNK_NODES` nodes; with a time limit the first chunk is the greedy rollout alone and each
+    next one doubles while the limit allows it."""
+    if mode not in MODES:
+        raise ArgumentError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+    started = time.perf_counter()
+    deadline = None if stop_after is None else started + stop_after
+    limits = [limit for limit in (time_limit, stop_after) if limit is not None]
+    limit = min(limits) if limits else None
+    starts = instance.n_jobs if pomo else 0
+    if samples > 0:
+        total = max(samples, 1 + starts)
+    else:
+        total = None if time_limit is not None else 1 + starts
+    widest = max(1, CHUNK_NODES // max(1, instance.n_operations))
+    chunk = 1 if limit is not None else min(widest, total)  # with a limit: greedy alone, then doubling
+    net = BatchedGNN(policy)
+    engine = BatchedJobShop(mode=mode, device=policy.device)
     generator = th.Generator(device=policy.device).manual_seed(seed)
-    rollouts = lockstep_rollouts(policy, envs, observations, [i == 0 for i in range(samples)], generator)
-    best = min(rollouts, key=lambda rollout: rollout.schedule.makespan)
-    return best.schedule, best.actions
+    best: tuple[int, Schedule, list[int]] | None = None
+    done = 0
+    while total is None or done < total:
+        n = chunk if total is None else min(chunk, total - done)
+        index = th.arange(done, done + n, device=policy.device)
+        engine.reset([instance] * n)
+        first = th.where((index >= 1) & (index <= starts), index - 1, -1)
+        try:
+            rollouts = engine_rollouts(net, engine, greedy=index <= starts, generator=generator,
+                                       first_actions=first if bool((first >= 0).any()) else None, deadline=deadline)
+        except TimeLimitReached:
+            if best is None:
+                raise TimeLimitReached(f"the GNN agent did not finish {instance.name} in time") from None
+            break
+        i = int(rollouts.makespan.argmin())
+        if best is None or int(rollouts.makespan[i]) < best[0]:
+            actions = rollouts.actions[i]
+            best = (int(rollouts.makespan[i]), engine.schedule(i), actions[actions >= 0].tolist())
+        done += n
+        if limit is not None:
+            elapsed = time.perf_counter() - started
+            per_rollout = elapsed / done
+            if elapsed + per_rollout * n > limit:  # the next chunk (as large as this one) would overrun
+                if elapsed + per_rollout > limit:
+                    break
+                chunk = max(1, int((limit - elapsed) / per_rollout))
+            else:
+                chunk = min(widest, 2 * n)
+    return best[1], best[2]
 
 
 def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int, sample: int,
