@@ -1,7 +1,8 @@
 """Training CLI: ``cpgym train`` / ``python train.py`` (GNN dispatching policy; Neur2RO value networks).
 
 ``python train.py [jssp] --size 10x10 --timesteps 2e6 --n-envs 8 --device auto --out runs/NAME``
-trains the job-shop GNN policy (``--algo ppo``, the default, or ``--algo cp-guided``);
+trains the job-shop GNN policy (``--algo ppo``, the default: SB3 MaskablePPO; or on the batched engine
+``--algo self-label``, ``reinforce`` or ``cp-guided``);
 ``python train.py neur2ro --problem knapsack ...`` trains a Neur2RO value network
 (:mod:`cpgym.agents.neur2ro.train`, its own flags).
 
@@ -83,8 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         require_rl("cpgym train", training=True)
         if settings["algo"] == "cp-guided":
             from cpgym.agents.training.cp_guided import train_cp_guided as train
-        else:
+        elif settings["algo"] == "ppo":
             from cpgym.agents.training.ppo import train_jssp as train
+        else:
+            from cpgym.agents.training.engine import train_on_engine as train
         summary = train(settings, resume=args.resume)
     except (CpgymError, OSError) as error:
         print(f"train: error: {error}", file=sys.stderr)

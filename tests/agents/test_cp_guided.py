@@ -1,28 +1,20 @@
-"""CP-guided training: CP targets from prefixes, the replay, the clipped update, and resumable runs."""
+"""CP-guided training on the batched engine: CP targets from prefixes, the replay, the update, resumable runs."""
 
 import numpy as np
 import pytest
 import torch as th
 
+from cpgym.agents.gnn.batched import BatchedGNN
 from cpgym.agents.gnn.checkpoint import load_agent, read_config
 from cpgym.agents.gnn.decoding import solve_with_agent
-from cpgym.agents.training.cp_guided import (
-    CompletionPool,
-    _evaluate,
-    _new_policy,
-    build_batch,
-    collect_episodes,
-    cp_guided_update,
-    cp_targets,
-    replay_completion,
-    start_episode,
-    train_cp_guided,
-)
+from cpgym.agents.training.cp_guided import CompletionPool, cp_targets, sequences_of, train_cp_guided
+from cpgym.agents.training.engine import new_policy, replay_update
 from cpgym.agents.training.settings import checked_settings
 from cpgym.cp_models import solve_jobshop
 from cpgym.envs.jobshop_state import start_order_actions
 from cpgym.errors import ArgumentError
 from cpgym.instances import uniform, validate_schedule
+from engine_helpers import sequence_log_probs
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -37,94 +29,87 @@ def one_torch_thread():
 def tiny_settings(tmp_path, **overrides):
     settings = dict(size="5x5", mode="non_delay", device="cpu", out=str(tmp_path / "run"), hidden_dim=16,
                     n_layers=1, head_layers=[16], val_instances=2, val_time_limit=0, progress_bar=False,
-                    cp_episodes=4, cp_time_limit=1.0, cp_workers=1, batch_size=64, n_epochs=2)
-    return checked_settings({**settings, **overrides})
+                    cp_episodes=4, cp_time_limit=1.0, cp_workers=1, n_epochs=2)
+    return checked_settings({**settings, **overrides, "algo": "cp-guided"})
 
 
 @pytest.fixture(scope="module")
-def rollouts(tmp_path_factory):
+def targets(tmp_path_factory):
     """Sampled non-delay episodes of an untrained policy on 5x5 instances, with their CP targets."""
     settings = tiny_settings(tmp_path_factory.mktemp("r"))
-    policy = _new_policy(settings)
+    policy = new_policy(settings)
     instances = [uniform(5, 5, seed=s) for s in range(6)]
-    env_kwargs = {"mode": "non_delay", "reward": "dense", "reward_scale": 1.0}
-    episodes = collect_episodes(policy, instances, env_kwargs, th.Generator().manual_seed(0))
-    prefixes = [0, 3, 7, 10, 15, 20]
     with CompletionPool(workers=2) as pool:  # a real process pool
-        targets = cp_targets(episodes, prefixes, pool, env_kwargs, time_limit=2.0)
-    return policy, env_kwargs, episodes, prefixes, targets
+        found = cp_targets(BatchedGNN(policy), instances, "non_delay", pool, 2.0, th.Generator().manual_seed(0),
+                           np.random.default_rng(0), prefixes=[0, 3, 7, 10, 15, 20])
+    return policy, found
 
 
-def test_cp_completion_keeps_the_prefix_and_is_no_worse_than_the_agent(rollouts):
-    _, env_kwargs, episodes, prefixes, targets = rollouts
-    for episode, prefix, target in zip(episodes, prefixes, targets):
-        assert validate_schedule(episode.instance, episode.start_times, episode.trajectory.makespan).ok
-        assert target is not None and target.cp_status == "optimal"
-        assert target.cp_makespan <= episode.trajectory.makespan
-        env, _ = start_episode(episode.instance, env_kwargs, episode.trajectory.actions[:prefix], 5, 5)
-        fixed = env.partial_schedule()
+def test_cp_completion_keeps_the_prefix_and_is_no_worse_than_the_agent(targets):
+    _, found = targets
+    for b, instance in enumerate(found.instances):
+        prefix = int(found.prefix[b])
+        actions, replay = found.actions[b].tolist(), found.replay_actions[b].tolist()
+        assert actions[:prefix] == replay[:prefix] and -1 not in actions + replay  # 25 steps each
+        fixed = found.partial[b].numpy()
         assert (fixed >= 0).sum() == prefix
+        assert bool(found.solved[b]) and bool(found.cp_optimal[b])
+        assert int(found.cp_makespan[b]) <= int(found.makespan[b])
         # the completion is optimal among schedules extending the prefix (checked by an independent solve)
-        assert target.cp_makespan == solve_jobshop(episode.instance, time_limit=5, fixed_starts=fixed).makespan
-        # the replay continues the same prefix and lands on a valid non-delay schedule
-        assert len(target.replay.actions) == 25 - prefix
-        assert target.replay.makespan >= target.cp_makespan  # a non-delay replay cannot beat the CP optimum
+        assert int(found.cp_makespan[b]) == solve_jobshop(instance, time_limit=5, fixed_starts=fixed).makespan
+        assert validate_schedule(instance, found.cp_starts[b].numpy(), int(found.cp_makespan[b])).ok
+        assert int(found.replay_makespan[b]) >= int(found.cp_makespan[b])  # a non-delay replay cannot beat it
     # from the empty prefix the CP completion is the instance's optimum
-    assert targets[0].cp_makespan == solve_jobshop(episodes[0].instance, time_limit=5).makespan
-    assert any(t.cp_makespan < e.trajectory.makespan for e, t in zip(episodes, targets))
+    assert int(found.cp_makespan[0]) == solve_jobshop(found.instances[0], time_limit=5).makespan
+    assert bool((found.cp_makespan < found.makespan).any())
 
 
-def test_active_mode_replay_is_the_start_order_and_no_longer_than_the_cp_schedule():
-    instance = uniform(5, 5, seed=3)
-    env_kwargs = {"mode": "active"}
-    for prefix_actions in ([], [0, 1, 1, 4, 2, 0, 3]):
-        env, observation = start_episode(instance, env_kwargs, prefix_actions, 5, 5)
-        fixed = env.partial_schedule()
-        cp = solve_jobshop(instance, time_limit=5, fixed_starts=fixed).schedule
-        replay = replay_completion(env, observation, cp.start_times)
-        assert replay.actions == start_order_actions(cp.start_times, fixed >= 0)
-        assert replay.makespan <= cp.makespan
-        assert validate_schedule(instance, env.state.schedule().start_times, replay.makespan).ok
+def test_active_mode_replay_is_the_start_order_and_no_longer_than_the_cp_schedule(tmp_path):
+    policy = new_policy(tiny_settings(tmp_path, mode="active"))
+    instances = [uniform(5, 5, seed=3)] * 2
+    with CompletionPool(workers=1) as pool:
+        found = cp_targets(BatchedGNN(policy), instances, "active", pool, 5.0, th.Generator().manual_seed(1),
+                           np.random.default_rng(0), prefixes=[0, 7])
+    for b in range(2):
+        prefix = int(found.prefix[b])
+        scheduled = found.partial[b].numpy() >= 0
+        assert found.replay_actions[b, prefix:].tolist() == start_order_actions(found.cp_starts[b].numpy(), scheduled)
+        assert int(found.replay_makespan[b]) <= int(found.cp_makespan[b])
 
 
-def test_batch_has_plus_a_for_the_replay_and_minus_a_for_the_agent_without_shared_steps(rollouts):
-    _, _, episodes, prefixes, targets = rollouts
-    batch = build_batch(episodes, targets)
-    expected = 0
-    for episode, prefix, target in zip(episodes, prefixes, targets):
-        advantage = target.advantage(episode.trajectory.makespan)
-        own = episode.trajectory.actions[prefix:]
-        shared = next((i for i, (a, b) in enumerate(zip(own, target.replay.actions)) if a != b), len(own))
-        if advantage != 0:
-            assert shared < len(own)  # different makespans: the continuations diverge somewhere
-            replay_masks = target.replay.masks[shared:]
-            own_masks = episode.trajectory.masks[prefix + shared:]
-            expected += sum(mask.sum() > 1 for mask in replay_masks + own_masks)  # forced steps are dropped
-            assert np.isclose(advantage, (episode.trajectory.makespan - target.replay.makespan)
-                              / episode.trajectory.makespan)
-    assert batch is not None and len(batch) == expected and batch.masks[np.arange(len(batch)), batch.actions].all()
-    assert (batch.masks.sum(axis=1) > 1).all()
-    positive, negative = batch.advantages > 0, batch.advantages < 0
-    assert positive.any() and negative.any()
+def test_sequences_have_plus_a_for_the_replay_and_minus_a_for_the_agent_after_shared_steps(targets):
+    _, found = targets
+    sequences = sequences_of(found)
+    n = len(found.instances)
+    advantage = found.advantage()
+    assert len(sequences.instances) == 2 * n and th.equal(sequences.actions[:n], found.replay_actions)
+    scale = advantage[advantage != 0].abs().mean()
+    for b in range(n):
+        replay, own = sequences.weights[b], sequences.weights[n + b]
+        if advantage[b] == 0:
+            assert not replay.any() and not own.any()
+            continue
+        prefix = int(found.prefix[b])
+        diverge = next(t for t in range(prefix, 25) if found.actions[b, t] != found.replay_actions[b, t])
+        expected = float(advantage[b] / scale)
+        assert not replay[:diverge].any() and not own[:diverge].any()
+        assert np.allclose(replay[diverge:].numpy(), expected) and np.allclose(own[diverge:].numpy(), -expected)
+    assert bool((sequences.weights > 0).any()) and bool((sequences.weights < 0).any())
 
 
-def test_update_raises_the_cp_actions_log_probs(rollouts):
-    policy, _, episodes, _, targets = rollouts
-    batch = build_batch(episodes, targets)
-    index = np.arange(len(batch))
-    with th.no_grad():
-        before = _evaluate(policy, batch, index)[0].numpy()
+def test_update_raises_the_cp_actions_log_probs(targets):
+    policy, found = targets
+    sequences = sequences_of(found)
+    net = BatchedGNN(policy)
+    before = sequence_log_probs(net, sequences, "non_delay")
     for group in policy.optimizer.param_groups:
         group["lr"] = 1e-3
-    stats = cp_guided_update(policy, batch, n_epochs=4, batch_size=64, target_kl=0)
-    with th.no_grad():
-        after = _evaluate(policy, batch, index)[0].numpy()
-    up = batch.advantages > 0
-    assert stats["gradient_steps"] > 0
+    stats = replay_update(net, policy.optimizer, sequences, "non_delay", n_epochs=4)
+    after = sequence_log_probs(net, sequences, "non_delay")
+    up = sequences.weights > 0
+    assert stats["trained_steps"] > 0
     assert (after - before)[up].mean() > 0  # the CP replay's actions became more likely
-    assert (batch.advantages * (after - before)).mean() > 0  # the surrogate objective rose
-    # a tight KL target stops the epochs early
-    assert cp_guided_update(policy, batch, n_epochs=20, batch_size=32, target_kl=1e-9)["early_stop"] == 1
+    assert (sequences.weights * (after - before)).sum() > 0  # the weighted log-likelihood rose
 
 
 def test_training_checkpoints_resumes_and_the_model_decodes(tmp_path):

@@ -1,4 +1,5 @@
-"""The settings of job-shop training (MaskablePPO and CP-guided): one table and its resolution.
+"""The settings of job-shop training (MaskablePPO; self-label, reinforce and CP-guided on the batched
+engine): one table and its resolution.
 
 :data:`OPTIONS` lists every setting with its default, parser/validator, help text and allowed
 values; the command line (:mod:`cpgym.cli.train`) makes one flag of each. :func:`resolve_settings`
@@ -20,7 +21,7 @@ from typing import Any
 from cpgym.errors import ArgumentError
 from cpgym.parallel import BACKENDS
 
-ALGOS = ("ppo", "cp-guided")
+ALGOS = ("ppo", "self-label", "reinforce", "cp-guided")
 SETTINGS_FILE = "settings.json"
 
 
@@ -124,7 +125,8 @@ class Option:
 
 
 OPTIONS: dict[str, Option] = {
-    "algo": Option("ppo", str, "training algorithm", ALGOS),
+    "algo": Option("ppo", str, "training algorithm: ppo (SB3 MaskablePPO over the Gym env), or on the batched "
+                              "engine self-label, reinforce (POMO baseline) or cp-guided", ALGOS),
     "size": Option("10x10", _size, "training/validation instance size JOBSxMACHINES, or a list 10x10,20x10 "
                                    "(each reset draws one size)"),
     "timesteps": Option(2_000_000, _count, "total environment steps (e.g. 2e6)"),
@@ -168,6 +170,10 @@ OPTIONS: dict[str, Option] = {
     "bc_keep": Option(0.5, _share, "behaviour cloning: share of the demonstrated steps trained on"),
     "bc_epochs": Option(5, _count, "behaviour cloning: epochs over the demonstrations"),
     "bc_workers": Option(1, _count, "behaviour cloning: processes running the teachers"),
+    "instances": Option(16, _count, "self-label/reinforce: instances per iteration"),
+    "samples": Option(32, _count, "self-label: sampled solutions per instance (the best is the label); reinforce: "
+                                  "rollouts per instance (their mean makespan is the baseline)"),
+    "pomo_starts": Option(False, _bool, "reinforce: the rollouts of an instance start with distinct jobs (POMO)"),
     "cp_episodes": Option(16, _count, "cp-guided: episodes per iteration (one CP completion each)"),
     "cp_time_limit": Option(1.0, _positive, "cp-guided: CP-SAT seconds per completion"),
     "cp_workers": Option(0, _non_negative_int, "cp-guided: CP-SAT completions run in parallel (0: one per core)"),
