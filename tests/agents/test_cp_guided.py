@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch as th
+from engine_helpers import sequence_log_probs
 
 from cpgym.agents.gnn.batched import BatchedGNN
 from cpgym.agents.gnn.checkpoint import load_agent, read_config
@@ -14,7 +15,6 @@ from cpgym.cp_models import solve_jobshop
 from cpgym.envs.jobshop_state import start_order_actions
 from cpgym.errors import ArgumentError
 from cpgym.instances import uniform, validate_schedule
-from engine_helpers import sequence_log_probs
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -99,14 +99,17 @@ def test_incremental_sampling_is_seeded_valid_and_never_worse_than_greedy():
 def test_time_limited_sampling_runs_the_rollouts_that_fit(monkeypatch):
     agent = load_agent(device="cpu")  # the shipped model
     instance = uniform(10, 6, seed=2)
-    greedy = decode_with_agent(agent, instance)
-    assert decode_with_agent(agent, instance, engine="incremental", time_limit=0.0)[1] == greedy[1]  # the greedy rollout always runs
-    assert decode_with_agent(agent, instance, engine="incremental", samples=12, seed=5, time_limit=1e9)[1] == \
-        decode_with_agent(agent, instance, engine="incremental", samples=12, seed=5)[1]
+
+    def decode(**kwargs):
+        return decode_with_agent(agent, instance, engine="incremental", **kwargs)
+
+    greedy = decode()
+    assert decode(time_limit=0.0)[1] == greedy[1]  # the greedy rollout always runs
+    assert decode(samples=12, seed=5, time_limit=1e9)[1] == decode(samples=12, seed=5)[1]
     ticks = iter(range(1000))  # a clock where every rollout takes one second
     monkeypatch.setattr("cpgym.agents.gnn.decoding.time.perf_counter", lambda: float(next(ticks)))
-    five = decode_with_agent(agent, instance, engine="incremental", seed=5, time_limit=5.5)  # rollouts end at 1..5 s; a 6th would not fit
+    five = decode(seed=5, time_limit=5.5)  # rollouts end at 1..5 s; a 6th would not fit
     monkeypatch.undo()
-    assert five[1] == decode_with_agent(agent, instance, engine="incremental", samples=5, seed=5)[1]
-    assert five[1] != decode_with_agent(agent, instance, engine="incremental", samples=4, seed=5)[1]  # seed 5's 5th sample is the best
+    assert five[1] == decode(samples=5, seed=5)[1]
+    assert five[1] != decode(samples=4, seed=5)[1]  # seed 5's 5th sample is the best
     assert five[0].makespan < greedy[0].makespan
