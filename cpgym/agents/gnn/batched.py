@@ -95,9 +95,10 @@ class BatchedGNN(nn.Module):
         zero = h.new_zeros(1, h.shape[1])
         for forward, backward, norm in zip(self.forward_convs, self.backward_convs, self.norms):
             table = th.cat([h, zero])
-            ahead = forward.nn((1 + forward.eps) * h + self._aggregate(table, predecessors, in_count))
-            behind = backward.nn((1 + backward.eps) * h + self._aggregate(table, successors, out_count))
-            h = norm(h + th.relu(ahead + behind))
+            # GIN: nn((1 + eps) h + aggregate); in-place sums where autograd allows them (fewer passes over memory)
+            ahead = forward.nn(th.addcmul(self._aggregate(table, predecessors, in_count), h, 1 + forward.eps))
+            behind = backward.nn(th.addcmul(self._aggregate(table, successors, out_count), h, 1 + backward.eps))
+            h = norm(h + ahead.add_(behind).relu_())
         return h.view(n, jobs * machines, -1)
 
     def logits(self, engine: BatchedJobShop, rows: th.Tensor) -> th.Tensor:
