@@ -75,16 +75,17 @@ def replay_update(
     ent_coef: float = 0.0,
     max_grad_norm: float = 0.5,
 ) -> dict[str, float]:
-    """``n_epochs`` gradient steps of the clipped surrogate on ``sequences`` (module doc); statistics."""
+    """``n_epochs`` gradient steps of the clipped surrogate on ``sequences`` (module doc); statistics
+    (``log_prob``: the mean log-probability of the trained actions before the update)."""
     device = sequences.actions.device
     engine = BatchedJobShop(mode=mode, device=device)
     old_log_prob = th.zeros(sequences.actions.shape, device=device)
-    losses, entropies, clipped, kl = [], [], [], 0.0
+    losses, entropies, clipped, kl, log_likelihood = [], [], [], 0.0, 0.0
     for epoch in range(n_epochs):
         engine.reset(sequences.instances)
         optimizer.zero_grad()
         n_steps = 0
-        totals = {"loss": 0.0, "entropy": 0.0, "clipped": 0.0, "kl": 0.0}
+        totals = {"loss": 0.0, "entropy": 0.0, "clipped": 0.0, "kl": 0.0, "log_prob": 0.0}
         weighted = (sequences.weights != 0) & (sequences.actions >= 0)
         count = max(1, int(weighted.sum()))
         for t in range(sequences.actions.shape[1]):
@@ -107,6 +108,7 @@ def replay_update(
                 n_steps += len(rows)
                 totals["loss"] += float(-surrogate.detach().sum())
                 totals["entropy"] += float(entropy.detach().sum())
+                totals["log_prob"] += float(log_prob.detach().sum())
                 totals["clipped"] += float(((ratio.detach() - 1).abs() > clip_range).sum())
                 totals["kl"] += float(((ratio - 1) - log_ratio).detach().sum())
             engine.step(action, skip=sequences.actions[:, t] < 0, check=False)
@@ -117,8 +119,11 @@ def replay_update(
         entropies.append(totals["entropy"] / n)
         clipped.append(totals["clipped"] / n)
         kl = totals["kl"] / n
+        if epoch == 0:
+            log_likelihood = totals["log_prob"] / n
     return {"policy_loss": float(np.mean(losses)), "entropy": float(np.mean(entropies)),
-            "clip_fraction": float(np.mean(clipped)), "approx_kl": kl, "trained_steps": float(count)}
+            "clip_fraction": float(np.mean(clipped)), "approx_kl": kl, "trained_steps": float(count),
+            "log_prob": log_likelihood}
 
 
 # ---------------------------------------------------------------------------------------- collectors
