@@ -10,7 +10,9 @@ Specs: ``NAME`` or ``NAME:ARG``.
 * ``gnn`` / ``gnn:PATH`` — the learned agent (shipped model by default; PATH may also name another
   shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
-  sampled rollouts as fit in 10 s (the greedy one included); a model file that does not exist raises
+  sampled rollouts as fit in 10 s (the greedy one included); ``gnn-pomo[:PATH]`` — the greedy rollout and
+  one greedy rollout per first job (POMO-style starts); sampling runs on the batched engine
+  (:mod:`cpgym.agents.gnn.decoding`); a model file that does not exist raises
   :class:`~cpgym.errors.MissingFileError` (naming the shipped models) when the spec is built;
 * classical heuristics (:mod:`cpgym.heuristics`): ``sbh`` (shifting bottleneck), ``tabu:SECONDS``
   (tabu search over N5 moves) and ``lns:SECONDS`` (CP-SAT large-neighbourhood search), the last two
@@ -258,7 +260,7 @@ def _load_agent(path: Path, threads: int):
     return load_agent(path, device="cpu")
 
 
-def _gnn(samples: int, time_limit: float | None = None) -> Factory:
+def _gnn(samples: int, time_limit: float | None = None, pomo: bool = False) -> Factory:
     def factory(arg: str | None) -> Solver:
         path = _model_file(arg)
         from cpgym.agents.gnn.decoding import solve_with_agent
@@ -266,6 +268,7 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(path, settings.threads)
             schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit,
+                                        pomo=pomo,
                                         stop_after=_earliest(time_limit, settings.time_limit))
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
@@ -275,7 +278,69 @@ def _gnn(samples: int, time_limit: float | None = None) -> Factory:
     return factory
 
 
-_GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+)|-sample@(\d+(?:\.\d+)?))?$")
+def _fjsp_gnn(samples: int, time_limit: float | None = None) -> Factory:
+    """``gnn[-sampleN|-sample@S][:PATH]`` on the flexible job shop (:mod:`cpgym.agents.fjsp_gnn`; PATH
+    None: the shipped flexible job-shop model)."""
+
+    def factory(arg: str | None) -> Solver:
+        from cpgym.agents.fjsp_gnn.checkpoint import SHIPPED_FJSP_MODEL
+        from cpgym.agents.shipped import model_path
+
+        path = model_path(arg or SHIPPED_FJSP_MODEL)
+        if not path.is_file():
+            raise MissingFileError(f"flexible job-shop model file {arg or SHIPPED_FJSP_MODEL!r} not found (neither "
+                                   "a file nor a shipped model)")
+
+        def solve(instance: Any, settings: Settings) -> MethodResult:
+            from cpgym.agents.fjsp_gnn.decoding import solve_fjsp_with_agent
+
+            schedule = solve_fjsp_with_agent(_load_fjsp_agent(path, settings.threads), instance, samples=samples,
+                                             seed=settings.seed, time_limit=time_limit,
+                                             stop_after=_earliest(time_limit, settings.time_limit))
+            return MethodResult(schedule, Status.HEURISTIC)
+
+        solve.prepare = lambda settings: _load_fjsp_agent(path, settings.threads)
+        return solve
+
+    return factory
+
+
+@cache
+def _load_fjsp_agent(path: Path, threads: int):
+    import torch
+
+    from cpgym.agents.fjsp_gnn.checkpoint import load_fjsp_agent
+
+    torch.set_num_threads(threads)
+    return load_fjsp_agent(path, device="cpu")
+
+
+def _per_problem(factories: dict[str, Factory]) -> Factory:
+    """A factory whose solver hands each instance to the solver of its problem (``factories[problem]``,
+    all built with the spec's argument). ``prepare`` sets up each; a model that does not load for one
+    problem (``gnn:PATH`` with a model of the other) fails the instances of that problem only."""
+    from cpgym.errors import CheckpointError
+
+    def factory(arg: str | None) -> Solver:
+        solvers = {problem: make(arg) for problem, make in factories.items()}
+
+        def solve(instance: Any, settings: Settings) -> MethodResult:
+            return solvers[problem_of(instance).name](instance, settings)
+
+        def prepare(settings: Settings) -> None:
+            for solver in solvers.values():
+                try:
+                    solver.prepare(settings)
+                except CheckpointError:  # raised again, with its message, by the instances that need it
+                    pass
+
+        solve.prepare = prepare
+        return solve
+
+    return factory
+
+
+_GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+)|-sample@(\d+(?:\.\d+)?)|(-pomo))?$")
 
 
 @cache
@@ -296,7 +361,7 @@ def rule_names() -> list[str]:
 
 def available() -> list[str]:
     """Names of the registered methods (rules included)."""
-    return sorted({*_REGISTRY, *rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS"})
+    return sorted({*_REGISTRY, *rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS", "gnn-pomo"})
 
 
 def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
@@ -305,7 +370,11 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
     match = _GNN_PATTERN.match(name)
     if match:
         budget = match.group(2)
-        return _gnn(int(match.group(1) or 0), float(budget) if budget else None), JSSP
+        samples, seconds = int(match.group(1) or 0), float(budget) if budget else None
+        jobshop = _gnn(samples, seconds, bool(match.group(3)))
+        if match.group(3):  # gnn-pomo: job shop only
+            return jobshop, JSSP
+        return _per_problem({"jssp": jobshop, "fjsp": _fjsp_gnn(samples, seconds)}), ("jssp", "fjsp")
     if name in _rule_problems():
         return _rule(name), _rule_problems()[name]
     raise UnknownMethodError(name, available())

@@ -82,7 +82,10 @@ def test_replay_update_raises_the_labels_log_likelihood(tmp_path):
     for _ in range(3):
         stats = replay_update(net, policy.optimizer, sequences, "non_delay", n_epochs=2)
     assert sequence_log_probs(net, sequences, "non_delay").sum() > before
-    assert stats["trained_steps"] == 3 * 24 and stats["entropy"] > 0
+    assert stats["trained_steps"] == 3 * 24 and stats["entropy"] > 0 and stats["log_prob"] < 0
+    # a tight KL target stops the epochs after the first
+    stopped = replay_update(net, policy.optimizer, sequences, "non_delay", n_epochs=20, target_kl=1e-9)
+    assert stopped["early_stop"] == 1 and stopped["epochs"] == 1
 
 
 @pytest.mark.parametrize("algo", ["self-label", "reinforce"])

@@ -71,7 +71,8 @@ def test_methods_declare_and_dispatch_per_problem():
     assert problems_of("mwkr") == problems_of("fdd_mwkr:active") == ("jssp", "fjsp")
     assert problems_of("mwkr-eet") == problems_of("spt-spt:active") == ("fjsp",)
     assert problems_of("mwkr-eet+cpsat:5") == ("fjsp",) and problems_of("mwkr+cpsat:5") == ("jssp", "fjsp")
-    assert problems_of("mwkr+tabu:5") == problems_of("gnn+cpsat:5") == problems_of("sbh") == ("jssp",)
+    assert problems_of("mwkr+tabu:5") == problems_of("gnn+tabu:5") == problems_of("sbh") == ("jssp",)
+    assert problems_of("gnn+cpsat:5") == problems_of("gnn") == ("jssp", "fjsp")  # cpgym.agents.fjsp_gnn
     kacem2, settings = load_fjsp("kacem2"), Settings()
     for plain, flexible, mode in (("mwkr", "mwkr-eet", "non_delay"), ("fifo:active", "fifo-eet:active", "active")):
         schedule = make_solver(plain)(kacem2, settings).solution

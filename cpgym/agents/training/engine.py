@@ -74,13 +74,16 @@ def replay_update(
     clip_range: float = 0.2,
     ent_coef: float = 0.0,
     max_grad_norm: float = 0.5,
+    target_kl: float = 0.0,
 ) -> dict[str, float]:
     """``n_epochs`` gradient steps of the clipped surrogate on ``sequences`` (module doc); statistics
-    (``log_prob``: the mean log-probability of the trained actions before the update)."""
+    (``log_prob``: the mean log-probability of the trained actions before the update). An epoch after the
+    first whose approximate KL to the policy before the update (``mean((r - 1) - log r)``) exceeds
+    ``1.5 * target_kl`` is not applied and ends the update (``target_kl <= 0``: never), SB3's rule."""
     device = sequences.actions.device
     engine = BatchedJobShop(mode=mode, device=device)
     old_log_prob = th.zeros(sequences.actions.shape, device=device)
-    losses, entropies, clipped, kl, log_likelihood = [], [], [], 0.0, 0.0
+    losses, entropies, clipped, kl, log_likelihood, early_stop = [], [], [], 0.0, 0.0, 0.0
     for epoch in range(n_epochs):
         engine.reset(sequences.instances)
         optimizer.zero_grad()
@@ -112,9 +115,12 @@ def replay_update(
                 totals["clipped"] += float(((ratio.detach() - 1).abs() > clip_range).sum())
                 totals["kl"] += float(((ratio - 1) - log_ratio).detach().sum())
             engine.step(action, skip=sequences.actions[:, t] < 0, check=False)
+        n = max(1, n_steps)
+        if epoch > 0 and target_kl > 0 and totals["kl"] / n > 1.5 * target_kl:
+            early_stop = 1.0
+            break
         nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
         optimizer.step()
-        n = max(1, n_steps)
         losses.append(totals["loss"] / n)
         entropies.append(totals["entropy"] / n)
         clipped.append(totals["clipped"] / n)
@@ -123,7 +129,7 @@ def replay_update(
             log_likelihood = totals["log_prob"] / n
     return {"policy_loss": float(np.mean(losses)), "entropy": float(np.mean(entropies)),
             "clip_fraction": float(np.mean(clipped)), "approx_kl": kl, "trained_steps": float(count),
-            "log_prob": log_likelihood}
+            "log_prob": log_likelihood, "early_stop": early_stop, "epochs": float(len(losses))}
 
 
 # ---------------------------------------------------------------------------------------- collectors
@@ -226,7 +232,8 @@ def train_on_engine(settings: dict[str, Any], resume: bool = False,
             if bool((sequences.weights != 0).any()):
                 losses = replay_update(net, policy.optimizer, sequences, settings["mode"],
                                        n_epochs=settings["n_epochs"], clip_range=settings["clip_range"],
-                                       ent_coef=settings["ent_coef"], max_grad_norm=settings["max_grad_norm"])
+                                       ent_coef=settings["ent_coef"], max_grad_norm=settings["max_grad_norm"],
+                                       target_kl=settings["target_kl"])
                 stats.update({f"train/{key}": value for key, value in losses.items()})
             finished = time.perf_counter()
             run.trained += steps

@@ -180,7 +180,8 @@ OPTIONS: dict[str, Option] = {
     "cp_threads": Option(1, _count, "cp-guided: CP-SAT threads per completion"),
     "cp_backend": Option("local", str, "cp-guided: where CP solves run", BACKENDS),
     "ray_address": Option("", str, "cp-guided: Ray cluster address HOST:PORT (empty: start a local Ray)"),
-    "target_kl": Option(0.02, float, "cp-guided: stop an iteration's epochs when approx. KL > 1.5x this (0: never)"),
+    "target_kl": Option(0.02, float, "self-label/reinforce/cp-guided: stop an iteration's epochs when the approx. KL "
+                                     "exceeds 1.5x this (0: never)"),
     "progress_bar": Option(True, _bool, "show a progress bar"),
     "verbose": Option(0, int, "SB3 verbosity (1 prints PPO statistics)"),
 }
