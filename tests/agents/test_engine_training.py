@@ -6,7 +6,7 @@ import pytest
 import torch as th
 from engine_helpers import sequence_log_probs
 
-from cpgym.agents.gnn.batched import BatchedGNN
+from cpgym.agents.gnn.batched import BatchedGNN, engine_rollouts
 from cpgym.agents.gnn.checkpoint import load_agent, read_config
 from cpgym.agents.gnn.decoding import solve_with_agent
 from cpgym.agents.training.engine import (
@@ -56,6 +56,11 @@ def test_self_label_keeps_the_best_sample_of_each_instance(tmp_path):
     makespans = replayed_makespans(sequences)
     assert sum(makespans) / 3 == pytest.approx(stats["train/best_makespan"])
     assert stats["train/best_makespan"] < stats["train/sample_makespan"]
+    engine = BatchedJobShop()  # the greedy solution is one of the candidates: no label is worse than it
+    engine.reset(instances)
+    greedy = engine_rollouts(net, engine).makespan.tolist()
+    assert all(label <= own for label, own in zip(makespans, greedy))
+    assert stats["train/greedy_makespan"] == pytest.approx(sum(greedy) / 3)
 
 
 def test_reinforce_weights_are_relative_gains_over_the_instance_mean(tmp_path):

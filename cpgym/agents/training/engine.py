@@ -7,8 +7,10 @@ Every iteration draws ``instances`` fresh instances of one training size (sizes 
 :class:`~cpgym.envs.batched.BatchedJobShop` batch, no gradient), turns the episodes into weighted
 action sequences, and takes ``n_epochs`` gradient steps on them (:func:`replay_update`):
 
-- ``self-label`` (Corsini et al., NeurIPS 2024): ``samples`` sampled solutions per instance; the
-  best one's actions are the labels (weight 1: cross-entropy on the best of the policy's own samples);
+- ``self-label`` (Corsini et al., NeurIPS 2024): ``samples`` solutions per instance, the greedy one and
+  sampled ones; the best one's actions are the labels (weight 1: cross-entropy on the best of the
+  policy's own solutions; with the greedy one among them a label is never worse than greedy, which
+  matters when fine-tuning a trained policy: the best of a few samples alone is often worse);
 - ``reinforce`` with a shared POMO-style baseline (Kwon et al., NeurIPS 2020): ``samples`` rollouts
   per instance, each action sequence weighted by ``(mean makespan - makespan) / mean makespan``
   of its instance's rollouts (first actions forced to distinct jobs with ``pomo_starts``);
@@ -138,26 +140,30 @@ Collector = Callable[[BatchedGNN, list[JobShopInstance], dict[str, Any], th.Gene
 
 
 def _sample(net: BatchedGNN, instances: list[JobShopInstance], copies: int, settings: dict[str, Any],
-            generator: th.Generator, first_actions: th.Tensor | None = None):
-    """``copies`` sampled rollouts of every instance in one engine batch: ``(actions (n, copies, T),
-    makespans (n, copies))``."""
+            generator: th.Generator, first_actions: th.Tensor | None = None, greedy_first: bool = False):
+    """``copies`` rollouts of every instance in one engine batch, sampled (the first of each instance greedy
+    with ``greedy_first``): ``(actions (n, copies, T), makespans (n, copies))``."""
     engine = BatchedJobShop(mode=settings["mode"], device=generator.device)
     engine.reset([instance for instance in instances for _ in range(copies)])
-    rollouts = engine_rollouts(net, engine, greedy=False, generator=generator, first_actions=first_actions)
+    greedy = (th.arange(copies * len(instances), device=generator.device) % copies == 0) & greedy_first
+    rollouts = engine_rollouts(net, engine, greedy=greedy, generator=generator, first_actions=first_actions)
     n = len(instances)
     return rollouts.actions.view(n, copies, -1), rollouts.makespan.view(n, copies).double()
 
 
 def self_label_sequences(net: BatchedGNN, instances: list[JobShopInstance], settings: dict[str, Any],
                          generator: th.Generator, iteration: int) -> tuple[Sequences, dict[str, float], int]:
-    """The best of ``samples`` sampled solutions of every instance, weight 1 on each of its steps."""
-    actions, makespans = _sample(net, instances, settings["samples"], settings, generator)
+    """The best of ``samples`` solutions of every instance (the greedy one and ``samples - 1`` sampled ones, so
+    a label is never worse than the policy's greedy solution), weight 1 on each of its steps."""
+    actions, makespans = _sample(net, instances, settings["samples"], settings, generator, greedy_first=True)
     best = makespans.argmin(dim=1)
     rows = th.arange(len(instances), device=actions.device)
     labels = actions[rows, best]
     best_makespan = makespans.min(dim=1).values
     stats = {"train/sample_makespan": float(makespans.mean()), "train/best_makespan": float(best_makespan.mean()),
-             "train/best_gain_pct": float(100 * (1 - best_makespan / makespans.mean(dim=1)).mean())}
+             "train/best_gain_pct": float(100 * (1 - best_makespan / makespans.mean(dim=1)).mean()),
+             "train/greedy_makespan": float(makespans[:, 0].mean()),
+             "train/label_is_greedy": float((makespans[:, 0] == best_makespan).double().mean())}
     return Sequences(instances, labels, (labels >= 0).float()), stats, int((actions >= 0).sum())
 
 
