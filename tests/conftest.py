@@ -29,3 +29,14 @@ def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny graphs: one intra-op torch thread is fastest (and avoids spinning on a busy machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -16,14 +16,7 @@ from cpgym.envs.jobshop_state import start_order_actions
 from cpgym.errors import ArgumentError
 from cpgym.instances import uniform, validate_schedule
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny graphs: one intra-op thread is fastest (and avoids spinning on a busy machine)."""
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_settings(tmp_path, **overrides):

@@ -21,13 +21,7 @@ from cpgym.cli.train import main as train_main
 from cpgym.envs.batched import BatchedJobShop
 from cpgym.instances import uniform, validate_schedule
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_settings(tmp_path, algo="self-label", **overrides):
