@@ -116,7 +116,8 @@ def test_cli_solve_prints_machines_and_start_times_and_draws_the_assignment(caps
     assert "machines" not in out and "start_times" not in out  # the text output leaves schedules to --json
     assert main(["solve", "mk01", "--method", "nope"]) == 2
     err = capsys.readouterr().err
-    assert "mwkr-eet" in err and "H+cpsat:SECONDS" in err and "gnn" not in err and "tabu" not in err
+    assert "mwkr-eet" in err and "H+cpsat:SECONDS" in err and "tabu" not in err
+    assert "gnn-sampleN" in err and "gnn-pomo" not in err  # the flexible agent has no POMO starts
     assert main(["solve", "mk01", "--method", "tabu:5"]) == 2
     assert "method 'tabu:5' solves jssp instances, not fjsp" in capsys.readouterr().err
 

@@ -140,11 +140,21 @@ def save_agent(
     payload: dict[str, Any] = {"config": json.dumps(config), "policy": policy.state_dict()}
     if trainer_state is not None:
         payload["trainer"] = trainer_state
+    return save_payload(payload, path)
+
+
+def save_payload(payload: dict[str, Any], path: str | Path) -> Path:
+    """``torch.save(payload)`` to ``path`` atomically: a temporary file in the same folder, renamed over
+    ``path`` once complete (an interruption never leaves a half-written checkpoint)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
     try:
         th.save(payload, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

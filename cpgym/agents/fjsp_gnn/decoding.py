@@ -1,0 +1,116 @@
+"""Greedy and best-of-N decoding of the flexible job-shop GNN (rollouts in lockstep, batched).
+
+:func:`lockstep_rollouts` runs one episode per copy of an instance, one batched forward pass per
+dispatching step for the copies that have a choice (a step with one legal action skips the
+network); :func:`solve_fjsp_with_agent` keeps the best of a greedy rollout and sampled ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch as th
+
+from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent
+from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
+from cpgym.envs.fjsp import FlexibleJobShopEnv
+from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds
+from cpgym.instances.fjsp import FlexibleJobShopInstance
+from cpgym.instances.fjsp_schedule import FlexibleSchedule
+
+MAX_LOCKSTEP = 64  # rollouts batched in one forward pass at most
+
+
+@dataclass
+class Rollout:
+    """One episode: the env actions taken and the final schedule (None when stopped early)."""
+
+    actions: list[int] = field(default_factory=list)
+    schedule: FlexibleSchedule | None = None
+
+    @property
+    def makespan(self) -> int:
+        return self.schedule.makespan if self.schedule is not None else 2**62
+
+
+def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstance, mode: str,
+                      greedy: Sequence[bool], generator: th.Generator, deadline: float | None = None) -> list[Rollout]:
+    """One episode per entry of ``greedy`` (argmax where True, else sampled with ``generator``), in
+    lockstep; past ``deadline`` (a ``time.perf_counter()`` value) it stops and returns the unfinished
+    rollouts without a schedule."""
+    envs = [FlexibleJobShopEnv(instance=instance, mode=mode) for _ in greedy]
+    observations = [env.reset(seed=0)[0] for env in envs]
+    rollouts = [Rollout() for _ in envs]
+    active = list(range(len(envs)))
+    while active:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        choosing = [i for i in active if observations[i]["action_mask"].sum() > 1]
+        actions = {i: int(observations[i]["action_mask"].argmax()) for i in active}
+        if choosing:
+            with th.no_grad():
+                logits = policy.logits([observations[i] for i in choosing])
+            chosen = logits.argmax(dim=-1)
+            if not all(greedy[i] for i in choosing):
+                sampled = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1)
+                chosen = th.where(th.tensor([greedy[i] for i in choosing]), chosen, sampled)
+            actions.update(zip(choosing, chosen.tolist()))
+        still = []
+        for i in active:
+            rollouts[i].actions.append(actions[i])
+            observations[i], _, terminated, _, info = envs[i].step(actions[i])
+            if terminated:
+                rollouts[i].schedule = info["schedule"]
+            else:
+                still.append(i)
+        active = still
+    return rollouts
+
+
+def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInstance, samples: int = 0,
+                          seed: int = 0, time_limit: float | None = None,
+                          stop_after: float | None = None) -> FlexibleSchedule:
+    """Schedule ``instance`` (any size; a job-shop instance converted) with ``agent``: greedy when
+    ``samples <= 1``, else the best of ``samples`` rollouts (rollout 0 greedy, the others sampled
+    with a torch generator seeded by ``seed``), never worse than greedy.
+
+    ``time_limit`` (seconds >= 0) is a sampling budget: after the greedy rollout, sampled rollouts run
+    in growing lockstep batches while the next batch is expected to end within it (at most ``samples``
+    rollouts in all when ``samples > 0``). ``stop_after`` (seconds) is a hard limit: past it an
+    unfinished greedy rollout raises :class:`~cpgym.errors.TimeLimitReached` and sampling stops.
+    """
+    if time_limit is not None and not 0 <= time_limit < float("inf"):
+        raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
+    started = time.perf_counter()
+    deadline = None if stop_after is None else started + check_seconds(stop_after, "stop_after")
+    policy, mode = agent.policy, agent.mode
+    generator = th.Generator(device=policy.device).manual_seed(seed)
+    most = max(1, samples) if samples > 0 or time_limit is None else None
+    first = 1 if time_limit is not None else min(most, MAX_LOCKSTEP)
+    greedy = [i == 0 for i in range(first)]
+    best = best_rollout(lockstep_rollouts(policy, instance, mode, greedy, generator, deadline))
+    if best.schedule is None:
+        raise TimeLimitReached(f"the flexible GNN agent did not finish {instance.name} within {stop_after} s")
+    count, size = first, 1
+    limit = min(limit for limit in (time_limit, stop_after, float("inf")) if limit is not None)
+    while most is None or count < most:
+        size = min(2 * size if time_limit is not None else MAX_LOCKSTEP, MAX_LOCKSTEP)
+        if most is not None:
+            size = min(size, most - count)
+        elapsed = time.perf_counter() - started
+        fits = (limit - elapsed) / (elapsed / count)  # rollouts expected to end in time, at the rate so far
+        size = min(size, int(fits)) if fits < size else size
+        if size < 1:
+            break
+        batch = best_rollout(lockstep_rollouts(policy, instance, mode, [False] * size, generator, deadline))
+        if batch.makespan < best.makespan:
+            best = batch
+        count += size
+    return best.schedule
+
+
+def best_rollout(rollouts: list[Rollout]) -> Rollout:
+    """The finished rollout of smallest makespan (the first on ties), or an unfinished one."""
+    return min(rollouts, key=lambda rollout: rollout.makespan)

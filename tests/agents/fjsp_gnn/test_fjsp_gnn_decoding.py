@@ -1,0 +1,55 @@
+"""Decoding with the flexible job-shop GNN: valid schedules, best of N, time limits, job-shop instances."""
+
+from __future__ import annotations
+
+import pytest
+import torch as th
+
+from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent
+from cpgym.agents.fjsp_gnn.decoding import solve_fjsp_with_agent
+from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
+from cpgym.errors import ArgumentError, TimeLimitReached
+from cpgym.instances import FlexibleJobShopInstance, FlexibleSchedule, load_fjsp, validate_flexible_schedule
+from cpgym.instances.fjsp_generators import generate_sd1
+
+
+@pytest.fixture(scope="module", params=["active", "non_delay"])
+def agent(request) -> FlexibleGNNAgent:
+    th.manual_seed(1)
+    return FlexibleGNNAgent(FlexibleGNNPolicy(hidden_dim=16).eval(), {"env": {"mode": request.param}})
+
+
+def _valid(instance: FlexibleJobShopInstance, schedule: FlexibleSchedule) -> int:
+    report = validate_flexible_schedule(instance, schedule.machines, schedule.start_times)
+    assert report.ok, report.violations
+    return report.makespan
+
+
+def test_greedy_is_valid_and_deterministic(agent):
+    instance = generate_sd1(4, 3, seed=5)
+    schedule = solve_fjsp_with_agent(agent, instance)
+    assert isinstance(schedule, FlexibleSchedule) and schedule.instance is instance
+    assert _valid(instance, schedule) == solve_fjsp_with_agent(agent, instance).makespan
+
+
+def test_best_of_n_is_never_worse_than_greedy(agent):
+    for seed in range(3):
+        instance = generate_sd1(5, 3, seed=seed)
+        greedy = _valid(instance, solve_fjsp_with_agent(agent, instance))
+        best = solve_fjsp_with_agent(agent, instance, samples=8, seed=seed)
+        assert _valid(instance, best) <= greedy
+        assert solve_fjsp_with_agent(agent, instance, samples=8, seed=seed).makespan == best.makespan  # seeded
+
+
+def test_job_shop_instance_with_one_machine_per_operation(agent, ft06):
+    instance = FlexibleJobShopInstance.from_jobshop(ft06)
+    assert _valid(instance, solve_fjsp_with_agent(agent, instance, samples=4)) >= 55
+
+
+def test_time_limits(agent):
+    instance = load_fjsp("mk01")
+    assert _valid(instance, solve_fjsp_with_agent(agent, instance, time_limit=0.5)) > 0
+    with pytest.raises(TimeLimitReached, match="mk01"):
+        solve_fjsp_with_agent(agent, instance, stop_after=1e-6)
+    with pytest.raises(ArgumentError, match="sampling time limit"):
+        solve_fjsp_with_agent(agent, instance, time_limit=-1)

@@ -1,0 +1,101 @@
+"""The flexible job-shop GNN policy: batched forward on mixed sizes, masking, size-agnostic weights, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch as th
+
+from cpgym.agents.fjsp_gnn.checkpoint import (
+    FlexibleGNNAgent,
+    load_fjsp_agent,
+    load_fjsp_trainer_state,
+    read_fjsp_config,
+    save_fjsp_agent,
+)
+from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy, collate
+from cpgym.envs.fjsp import FlexibleJobShopEnv
+from cpgym.errors import ArgumentError, CheckpointError, MissingFileError
+from cpgym.instances.fjsp_generators import generate_sd1
+
+
+def _observations(size: tuple[int, int], steps: int, mode: str = "active") -> list[dict]:
+    """The observations of the first ``steps`` steps (lowest legal action) on an SD1 instance."""
+    env = FlexibleJobShopEnv(instance=generate_sd1(*size, seed=3), mode=mode)
+    observation, _ = env.reset(seed=0)
+    observations = [observation]
+    for _ in range(steps):
+        observation, *_ = env.step(int(observation["action_mask"].argmax()))
+        observations.append(observation)
+    return observations
+
+
+@pytest.fixture(scope="module")
+def policy() -> FlexibleGNNPolicy:
+    th.manual_seed(0)
+    return FlexibleGNNPolicy(hidden_dim=16, n_layers=2).eval()
+
+
+def test_forward_on_mixed_sizes_is_masked_and_batch_independent(policy):
+    small, large = _observations((3, 2), 2), _observations((6, 4), 5, mode="non_delay")
+    batch = small + large
+    with th.no_grad():
+        logits = policy.logits(batch)
+        alone = [policy.logits([obs])[0] for obs in batch]
+    assert logits.shape == (len(batch), max(len(obs["action_mask"]) for obs in batch))
+    for row, single, obs in zip(logits, alone, batch):
+        mask = obs["action_mask"].astype(bool)
+        width = len(mask)
+        assert th.isfinite(row[:width][th.as_tensor(mask)]).all()
+        assert th.isneginf(row[:width][th.as_tensor(~mask)]).all() and th.isneginf(row[width:]).all()
+        assert th.allclose(row[:width], single, atol=1e-5, equal_nan=True)  # other graphs do not leak in
+
+
+def test_collate_drops_the_scheduled_operations():
+    observation = _observations((3, 3), 2)[-1]
+    batch = collate([observation])
+    features = observation["operation_features"][:int(observation["n_operations"][0])]
+    open_ops = features[features[:, 0] == 0]
+    assert th.equal(batch.operations, th.as_tensor(open_ops)) and len(open_ops) == len(features) - 2
+    assert len(batch.options) == (open_ops[:, 4] * 3).round().sum()  # flexibility x n_machines edges each
+    assert len(batch.pair_action) == observation["action_mask"].sum()
+    assert th.equal(batch.option_op[batch.pair_option], batch.pair_op)
+    assert th.equal(batch.option_machine[batch.pair_option], batch.pair_machine)
+    with pytest.raises(ArgumentError, match="no legal action"):
+        collate([{**observation, "action_mask": np.zeros_like(observation["action_mask"])}])
+
+
+def test_weights_load_across_sizes(policy):
+    other = FlexibleGNNPolicy(hidden_dim=16, n_layers=2)
+    other.load_state_dict(policy.state_dict())
+    with th.no_grad():
+        for size in ((2, 2), (8, 5)):
+            obs = _observations(size, 1)
+            assert th.equal(other.logits(obs), policy.logits(obs))
+
+
+def test_checkpoint_round_trip_and_refusals(policy, tmp_path):
+    path = save_fjsp_agent(tmp_path / "model.pt", policy, "active", training={"iteration": 3},
+                           trainer_state={"policy": policy.state_dict()})
+    agent = load_fjsp_agent(path)
+    assert isinstance(agent, FlexibleGNNAgent) and agent.mode == "active"
+    assert read_fjsp_config(path)["training"] == {"iteration": 3}
+    assert all(th.equal(a, b) for a, b in zip(agent.policy.state_dict().values(), policy.state_dict().values()))
+    assert load_fjsp_trainer_state(path)[1]["policy"].keys() == policy.state_dict().keys()
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_fjsp_agent(garbage)
+    foreign = tmp_path / "foreign.pt"
+    th.save({"config": '{"format": "other", "version": 1}', "policy": {}}, foreign)
+    with pytest.raises(CheckpointError, match="not a cpgym-fjsp-gnn v1"):
+        load_fjsp_agent(foreign)
+    hostile = tmp_path / "hostile.pt"
+    th.save({"config": '{"format": "cpgym-fjsp-gnn", "version": 1, "policy": {"hidden_dim": 100000, "n_layers": 2},'
+                       ' "env": {"mode": "active"}}', "policy": {}}, hostile)
+    with pytest.raises(CheckpointError, match="hidden_dim"):
+        load_fjsp_agent(hostile)
+    with pytest.raises(CheckpointError, match="no trainer state"):
+        load_fjsp_trainer_state(save_fjsp_agent(tmp_path / "plain.pt", policy, "active"))
+    with pytest.raises(MissingFileError):
+        load_fjsp_agent(tmp_path / "missing.pt")
