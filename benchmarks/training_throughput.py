@@ -13,7 +13,9 @@ Run: ``python benchmarks/training_throughput.py [--size 10x10] [--seconds 60] [-
   Validation is off (one instance, ``val_every`` beyond the budget). ``ppo`` is MaskablePPO with
   ``n_envs`` dummy-vectorised ``JobShopEnv`` (SB3's rollout, GAE and ``n_epochs`` minibatch epochs);
   ``self-label`` samples ``samples`` solutions of ``instances`` instances per iteration and trains
-  on the best; ``reinforce`` trains on every rollout with the shared baseline.
+  on the best; ``reinforce`` trains on every rollout with the shared baseline; ``+compile`` runs
+  sample through ``torch.compile`` (``--compile``; its compilation falls in the first iteration,
+  which is not counted).
 * **forward**: the policy's logits for ``B`` states of ``B`` instances after a third of their steps
   (random legal actions), median of repeats: ``dense`` is :class:`~cpgym.agents.gnn.batched.BatchedGNN`
   on the engine (two-neighbour gathers); ``pyg_engine`` the same weights through PyG's ``GINConv`` on
@@ -37,10 +39,12 @@ from typing import Any
 import numpy as np
 import torch as th
 
-ALGOS = {
+ALGOS = {  # run name -> settings (the algorithm is the name up to "+")
     "ppo": {"n_envs": 8, "vec_env": "dummy", "n_steps": 256, "batch_size": 512, "n_epochs": 4},
     "self-label": {"instances": 8, "samples": 32, "n_epochs": 1, "ent_coef": 0.0},
     "reinforce": {"instances": 8, "samples": 16, "n_epochs": 1, "ent_coef": 0.0},
+    "self-label+compile": {"instances": 8, "samples": 32, "n_epochs": 1, "ent_coef": 0.0, "compile": True},
+    "reinforce+compile": {"instances": 8, "samples": 16, "n_epochs": 1, "ent_coef": 0.0, "compile": True},
 }
 
 
@@ -64,10 +68,12 @@ def _logged_iterations(run: Path) -> list[tuple[float, int]]:
     return [(event.wall_time, int(event.step)) for event in accumulator.Scalars("time/fps")]
 
 
-def training_rate(algo: str, base: dict[str, Any], seconds: float, threads: int, out: Path) -> dict[str, float]:
-    """Train ``algo`` for ``seconds`` in a subprocess; steps/s between its first and last logged iterations."""
-    run = out / algo
-    settings = {**base, **ALGOS[algo], "algo": algo, "out": str(run)}
+def training_rate(name: str, base: dict[str, Any], seconds: float, threads: int, out: Path) -> dict[str, float]:
+    """Train the run ``name`` of :data:`ALGOS` for ``seconds`` in a subprocess; steps/s between its first and
+    last logged iterations."""
+    run = out / name
+    algo = name.partition("+")[0]
+    settings = {**base, **ALGOS[name], "algo": algo, "out": str(run)}
     process = multiprocessing.get_context("spawn").Process(target=_train, args=(algo, settings, threads))
     process.start()
     time.sleep(seconds)

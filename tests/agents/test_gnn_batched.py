@@ -127,3 +127,17 @@ def test_batched_time_limits(monkeypatch):
     monkeypatch.setattr("cpgym.agents.gnn.batched.time.perf_counter", lambda: float(next(ticks)))
     with pytest.raises(TimeLimitReached):
         decode_with_agent(agent, instance, engine="batched", samples=4, stop_after=5)
+
+
+@pytest.mark.slow  # half a minute of compilation
+def test_compiled_logits_equal_the_eager_ones_for_any_batch_size():
+    policy = policy_with("add", 1)
+    net = BatchedGNN(policy)
+    fast = net.compiled()
+    engine = BatchedJobShop()
+    engine.reset([uniform(6, 4, seed=s) for s in range(5)])
+    engine.step(th.tensor([0, 1, 2, 3, 4]))
+    for rows in (th.arange(5), th.tensor([1, 3])):
+        with th.no_grad():
+            assert th.allclose(fast.logits(engine, rows), net.logits(engine, rows), atol=1e-5)
+    assert fast.embed is net.embed  # the same weights

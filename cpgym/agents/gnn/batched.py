@@ -17,6 +17,7 @@ Instances with a single legal job skip the network.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 
@@ -100,6 +101,14 @@ class BatchedGNN(nn.Module):
             behind = backward.nn(th.addcmul(self._aggregate(table, successors, out_count), h, 1 + backward.eps))
             h = norm(h + ahead.add_(behind).relu_())
         return h.view(n, jobs * machines, -1)
+
+    def compiled(self) -> BatchedGNN:
+        """A twin sharing every weight whose :meth:`logits` runs through ``torch.compile`` (dynamic shapes),
+        for inference: about twice as fast per forward pass on a CPU (fused element-wise passes), after
+        about half a minute of compilation on first use; needs a C++ compiler."""
+        twin = copy.copy(self)
+        twin.logits = th.compile(self.logits, dynamic=True)
+        return twin
 
     def logits(self, engine: BatchedJobShop, rows: th.Tensor) -> th.Tensor:
         """``(len(rows), J)`` masked logits of the instances ``rows`` (the actor over [candidate, mean pool])."""

@@ -225,6 +225,7 @@ def train_on_engine(settings: dict[str, Any], resume: bool = False,
     policy = new_policy(settings)
     run.start(policy)
     net = BatchedGNN(policy)
+    sampler = net.compiled() if settings["compile"] else net  # rollouts without gradients
     bar = tqdm(total=settings["timesteps"], initial=run.trained, unit="step", dynamic_ncols=True,
                desc=f"{settings['algo']} {settings['size']}", disable=not settings["progress_bar"])
     with run.checkpointing(policy):
@@ -233,7 +234,7 @@ def train_on_engine(settings: dict[str, Any], resume: bool = False,
             instances, rng = iteration_instances(settings, run.n_updates)
             generator = th.Generator(device=policy.device).manual_seed(int(rng.integers(2**62)))
             policy.set_training_mode(False)
-            sequences, stats, steps = collect(net, instances, settings, generator, run.n_updates)
+            sequences, stats, steps = collect(sampler, instances, settings, generator, run.n_updates)
             collected = time.perf_counter()
             if bool((sequences.weights != 0).any()):
                 losses = replay_update(net, policy.optimizer, sequences, settings["mode"],

@@ -173,6 +173,8 @@ OPTIONS: dict[str, Option] = {
     "instances": Option(16, _count, "self-label/reinforce: instances per iteration"),
     "samples": Option(32, _count, "self-label: sampled solutions per instance (the best is the label); reinforce: "
                                   "rollouts per instance (their mean makespan is the baseline)"),
+    "compile": Option(False, _bool, "self-label/reinforce/cp-guided: torch.compile the sampling forward pass "
+                                    "(about 2x faster on a CPU after ~30 s of compilation; needs a C++ compiler)"),
     "pomo_starts": Option(False, _bool, "reinforce: the rollouts of an instance start with distinct jobs (POMO)"),
     "cp_episodes": Option(16, _count, "cp-guided: episodes per iteration (one CP completion each)"),
     "cp_time_limit": Option(1.0, _positive, "cp-guided: CP-SAT seconds per completion"),
@@ -188,7 +190,7 @@ OPTIONS: dict[str, Option] = {
 # settings that may differ between a run and its resumption without changing what is learned
 # (``out`` is always the folder being resumed, wherever the run started)
 RESUME_OVERRIDABLE = frozenset({
-    "timesteps", "n_envs", "vec_env", "device", "progress_bar", "verbose", "val_every",
+    "timesteps", "n_envs", "vec_env", "device", "progress_bar", "verbose", "val_every", "compile",
     "cp_workers", "cp_threads", "cp_backend", "ray_address",
 })
 
