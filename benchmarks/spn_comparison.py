@@ -2,8 +2,8 @@
 Taillard and DMU size group: greedy and best-of-N gaps, seconds per instance.
 
 Runs the evaluator (validated, resumable) with ``gnn:MODEL`` greedy and ``gnn-sampleN:MODEL`` for each
-``--samples`` N (on the groups of at most ``--sample-up-to`` operations), and prints one Markdown
-table per dataset with SPN's published rows (mean gap % to the best-known upper bound; the issue's
+``--samples`` N (on the groups of at most ``--sample-up-to`` operations, one limit or one per N), and
+prints one Markdown table per dataset with SPN's published rows (mean gap % to the best-known upper bound; the issue's
 2026 bounds) and the targets: greedy below SPN greedy, best of 128 below SPN best of 512.
 
     OMP_NUM_THREADS=1 python benchmarks/spn_comparison.py --model jssp_gnn.pt --out runs/spn --workers 2
@@ -41,7 +41,8 @@ def main() -> None:
     parser.add_argument("--model", default="jssp_gnn.pt", help="checkpoint file or shipped model name")
     parser.add_argument("--datasets", default="ta,dmu", help="ta, dmu or groups such as ta:15x15")
     parser.add_argument("--samples", type=int, nargs="*", default=[128])
-    parser.add_argument("--sample-up-to", type=int, default=1000, help="largest group (operations) sampled")
+    parser.add_argument("--sample-up-to", type=int, nargs="*", default=[1000],
+                        help="largest group (operations) sampled: one value, or one per --samples value")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True)
@@ -50,10 +51,13 @@ def main() -> None:
     greedy = f"gnn:{args.model}"
     rows = list(cpgym.evaluate(specs, [greedy], f"{args.out}/greedy", workers=args.workers,
                                threads=args.threads, plots=False, progress=True).rows)
-    sampled_specs = [f"{dataset}:{group}" for dataset in ("ta", "dmu") for group in GROUPS[dataset]
-                     if operations(group) <= args.sample_up_to
-                     and any(spec == dataset or spec == f"{dataset}:{group}" for spec in specs)]
-    for n in args.samples:
+    limits = args.sample_up_to * len(args.samples) if len(args.sample_up_to) == 1 else args.sample_up_to
+    if len(limits) != len(args.samples):
+        parser.error("--sample-up-to takes one value or one per --samples value")
+    for n, limit in zip(args.samples, limits):
+        sampled_specs = [f"{dataset}:{group}" for dataset in ("ta", "dmu") for group in GROUPS[dataset]
+                         if operations(group) <= limit
+                         and any(spec == dataset or spec == f"{dataset}:{group}" for spec in specs)]
         if sampled_specs:
             rows += cpgym.evaluate(sampled_specs, [f"gnn-sample{n}:{args.model}"], f"{args.out}/sample{n}",
                                    workers=args.workers, threads=args.threads, plots=False, progress=True).rows
