@@ -4,7 +4,11 @@ Encoding: per operation a start and a duration variable and, per eligible machin
 fixed-size interval at that start whose presence literal chooses the machine (exactly one per
 operation, the duration is the chosen option's); a no-overlap constraint per machine over its
 optional intervals, precedences inside jobs, and ``minimise makespan >= end of every job``.
-The contract is :func:`~cpgym.cp_models.jobshop_cpsat.solve_jobshop`'s.
+The contract is :func:`~cpgym.cp_models.jobshop_cpsat.solve_jobshop`'s. Models with at least
+:data:`LARGE_MODEL_OPTIONS` (operation, machine) options are solved with CP-SAT's probing turned off
+(``cp_model_probing_level = 0``): on the large Behnke & Geiger instances the default presolve probing
+spent the whole of a 10 s, one-worker budget and found no schedule (BENCHMARKS.md, "FJSP: CP-SAT on
+large instances").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
 
 Ragged = Sequence[Sequence[int]]  # one entry per operation, one list per job
+LARGE_MODEL_OPTIONS = 3_000  # from here on probing is off (equal or better on every Behnke model measured)
 
 
 @dataclass
@@ -141,8 +146,10 @@ def solve_fjsp(
     if hint_machines is not None:
         model.add_hint(makespan, hint_makespan)
 
+    n_options = sum(len(options) for job in instance.jobs for options in job)
+    parameters = {"cp_model_probing_level": 0} if n_options >= LARGE_MODEL_OPTIONS else None
     solver, status, recorder = run_cpsat(model, time_limit - (time.perf_counter() - started), workers, seed,
-                                         callback, log_search)
+                                         callback, log_search, parameters)
     wall = time.perf_counter() - started
 
     name = STATUS_NAMES.get(status, Status.UNKNOWN)

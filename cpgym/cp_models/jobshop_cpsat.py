@@ -69,9 +69,10 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
 
 
 def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed: int,
-              callback: TraceCallback | None = None,
-              log_search: bool = False) -> tuple[cp_model.CpSolver, int, _Recorder]:
-    """Solve ``model`` for at most ``seconds`` (the scheduling models' one solve step).
+              callback: TraceCallback | None = None, log_search: bool = False,
+              parameters: dict[str, object] | None = None) -> tuple[cp_model.CpSolver, int, _Recorder]:
+    """Solve ``model`` for at most ``seconds`` (the scheduling models' one solve step); ``parameters``
+    are further CP-SAT parameters (``SatParameters`` field names).
 
     CP-SAT checks its time limit in most phases but not all (on 10,000 operations it has returned
     100 s late); a timer stops the search :data:`STOP_GRACE` seconds past the limit.
@@ -81,6 +82,8 @@ def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed
     solver.parameters.num_workers = workers or os.cpu_count() or 1
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = log_search
+    for name, value in (parameters or {}).items():
+        setattr(solver.parameters, name, value)
     recorder = _Recorder(callback)
     watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
     watchdog.start()

@@ -101,3 +101,21 @@ def test_a_time_limited_run_reports_its_anytime_trace():
     makespans = [makespan for _, makespan, _ in result.trace]
     assert makespans == sorted(makespans, reverse=True) and makespans[-1] == result.makespan
     assert_valid(result)
+
+
+def test_large_models_are_solved_without_probing(monkeypatch):
+    import cpgym.cp_models.fjsp_cpsat as fjsp_cpsat
+
+    seen = []
+    real = fjsp_cpsat.run_cpsat
+
+    def spy(*args):
+        seen.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(fjsp_cpsat, "run_cpsat", spy)
+    instance = load_fjsp("mk01")  # 55 operations, 115 options
+    assert solve_fjsp(instance, time_limit=5, workers=1).makespan == 40
+    monkeypatch.setattr(fjsp_cpsat, "LARGE_MODEL_OPTIONS", 100)
+    assert solve_fjsp(instance, time_limit=5, workers=1).makespan == 40  # the optimum either way
+    assert seen == [None, {"cp_model_probing_level": 0}]
