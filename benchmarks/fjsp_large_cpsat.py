@@ -19,6 +19,8 @@ import cpgym.cp_models.fjsp_cpsat as fjsp_cpsat
 from cpgym.instances.fjsp_library import list_fjsp, load_fjsp
 from cpgym.instances.fjsp_schedule import validate_flexible_schedule
 
+SHIPPED_THRESHOLD = fjsp_cpsat.LARGE_MODEL_OPTIONS
+
 
 def options_of(name: str) -> int:
     return sum(len(options) for job in load_fjsp(name).jobs for options in job)
@@ -26,8 +28,8 @@ def options_of(name: str) -> int:
 
 def solve(task: tuple[str, bool, float]) -> tuple[str, bool, int | None]:
     name, probing, seconds = task
-    if probing:
-        fjsp_cpsat.LARGE_MODEL_OPTIONS = 10**12  # CP-SAT's default probing on every model
+    # pool workers run several tasks: set the threshold for each one (10**12: CP-SAT's default probing)
+    fjsp_cpsat.LARGE_MODEL_OPTIONS = 10**12 if probing else SHIPPED_THRESHOLD
     instance = load_fjsp(name)
     solution = fjsp_cpsat.solve_fjsp(instance, time_limit=seconds, workers=1)
     if solution.schedule is None:
@@ -42,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-options", type=int, default=3000)
     parser.add_argument("--time-limit", type=float, default=10.0)
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=1, help="solves at once (more: slower presolve each)")
     args = parser.parse_args()
     names = [info.name for info in list_fjsp("behnke") if options_of(info.name) >= args.min_options]
     tasks = [(name, probing, args.time_limit) for name in names for probing in (False, True)]
