@@ -1,17 +1,18 @@
-"""CP-guided training vs MaskablePPO at the same wall-clock budget, on the same validation set.
+"""CP-guided training vs self-labelling vs MaskablePPO at the same wall-clock budget, on the same validation set.
 
-Each algorithm trains in its own process (``train_jssp`` / ``train_cp_guided``, the library code)
-for ``--budget`` seconds, then gets Ctrl-C (SIGINT), which checkpoints as usual. The validation
-set and its CP-SAT references are computed once and copied into both run folders, so neither
+Each algorithm of ``--algos`` trains in its own process (``train_jssp`` / ``train_cp_guided`` /
+``train_on_engine``, the library code; cp-guided and self-label on the batched engine) for
+``--budget`` seconds, then gets Ctrl-C (SIGINT), which checkpoints as usual. The validation set and
+its CP-SAT references are computed once and copied into every run folder, so none
 pays for them. The learning curves (greedy validation mean makespan / gap vs. seconds since the
 process started) are read back from each run's TensorBoard events and printed, saved as
 ``OUT/curves.json`` and plotted to ``OUT/curves.png``.
 
     python benchmarks/cp_guided_vs_ppo.py --budget 180 --size 6x6 --out runs/cmp_6x6
-    python benchmarks/cp_guided_vs_ppo.py --budget 600 --size 10x10 --set cp_time_limit=2 --set batch_size=128
+    python benchmarks/cp_guided_vs_ppo.py --budget 180 --size 10x10 --algos cp-guided self-label ppo --out runs/C
 
 ``--set KEY=VALUE`` overrides any training setting (``cpgym.agents.training.settings.OPTIONS``) for
-both runs; ``--ppo KEY=VALUE`` / ``--cpg KEY=VALUE`` for one of them.
+every run; ``--ppo`` / ``--cpg`` / ``--sl KEY=VALUE`` for one of them.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from cpgym.agents.training.cp_guided import train_cp_guided
+from cpgym.agents.training.engine import train_on_engine
 from cpgym.agents.training.ppo import train_jssp
 from cpgym.agents.training.run_folder import validation_set
 from cpgym.agents.training.settings import checked_settings, parse_setting
 
-ALGOS = {"ppo": train_jssp, "cp-guided": train_cp_guided}
+ALGOS = {"ppo": train_jssp, "cp-guided": train_cp_guided, "self-label": train_on_engine}
 
 
 def _parse_pairs(pairs: list[str]) -> dict[str, Any]:
@@ -74,6 +76,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for both runs")
     parser.add_argument("--ppo", action="append", default=[], help="KEY=VALUE for the PPO run only")
     parser.add_argument("--cpg", action="append", default=[], help="KEY=VALUE for the cp-guided run only")
+    parser.add_argument("--sl", action="append", default=[], help="KEY=VALUE for the self-label run only")
+    parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=list(ALGOS))
     parser.add_argument("--out", default="runs/cp_guided_vs_ppo")
     args = parser.parse_args()
 
@@ -85,7 +89,9 @@ def main() -> None:
                              "timesteps": 10**12, "device": "cpu", "progress_bar": False, **_parse_pairs(args.set)})
     per_algo = {
         "ppo": {"algo": "ppo", "n_envs": 4, "vec_env": "dummy", **_parse_pairs(args.ppo)},
-        "cp-guided": {"algo": "cp-guided", "batch_size": 128, **_parse_pairs(args.cpg)},
+        "cp-guided": {"algo": "cp-guided", **_parse_pairs(args.cpg)},
+        "self-label": {"algo": "self-label", "instances": 8, "samples": 32, "n_epochs": 1, "ent_coef": 0.0,
+                       **_parse_pairs(args.sl)},
     }
     out.mkdir(parents=True)
     print(f"computing the validation references ({args.val_instances} x {args.size}, CP-SAT {args.val_time_limit} s)")
@@ -93,7 +99,7 @@ def main() -> None:
 
     context = multiprocessing.get_context("spawn")
     curves: dict[str, list[dict]] = {}
-    for algo in ALGOS:
+    for algo in args.algos:
         run = out / algo
         run.mkdir()
         shutil.copy(out / "validation.json", run / "validation.json")
