@@ -20,8 +20,6 @@ in ``BENCHMARKS.md``). Both sample from the same policy distribution with differ
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch as th
@@ -134,50 +132,6 @@ def _incremental_rollouts(policy, env_kwargs: dict, samples: int, seed: int,
     return best
 
 
-@dataclass
-class Rollout:
-    """One episode of a lockstep rollout: the actions taken, and with ``record`` the observations
-    (before each step) and masks; the final schedule."""
-
-    actions: list[int] = field(default_factory=list)
-    observations: list[dict[str, np.ndarray]] = field(default_factory=list)
-    masks: list[np.ndarray] = field(default_factory=list)
-    schedule: Schedule | None = None
-
-
-def lockstep_rollouts(policy, envs: Sequence[JobShopEnv], observations: list[dict], greedy: Sequence[bool],
-                      generator: th.Generator, record: bool = False, forced_steps: bool = False) -> list[Rollout]:
-    """Run one episode in each env in lockstep, one batched full forward pass per step for all
-    unfinished envs: argmax actions where ``greedy``, else sampled with ``generator`` (a seeded
-    ``torch.Generator`` on the policy's device). Steps with a single legal job skip the network
-    unless ``forced_steps`` (which keeps the generator's stream the same as sampling every step)."""
-    rollouts = [Rollout() for _ in envs]
-    sample = not all(greedy)
-    policy.set_training_mode(False)
-    active = list(range(len(envs)))
-    while active:
-        masks = np.stack([envs[i].action_masks() for i in active])
-        actions = masks.argmax(axis=1)  # the only legal job where there is one: no network call needed
-        choice = np.arange(len(active)) if forced_steps else np.flatnonzero(masks.sum(axis=1) > 1)
-        if len(choice):
-            actions[choice] = _policy_actions(policy, [observations[active[c]] for c in choice], masks[choice],
-                                              [greedy[active[c]] for c in choice], generator, sample)
-        still_active = []
-        for i, mask, action in zip(active, masks, actions.tolist()):
-            rollout = rollouts[i]
-            if record:
-                rollout.observations.append(observations[i])
-                rollout.masks.append(mask)
-            rollout.actions.append(action)
-            observations[i], _, terminated, _, info = envs[i].step(action)
-            if terminated:
-                rollout.schedule = info["schedule"]
-            else:
-                still_active.append(i)
-        active = still_active
-    return rollouts
-
-
 def _engine_best(policy, instance: JobShopInstance, mode: str, samples: int, seed: int, time_limit: float | None,
                  stop_after: float | None, pomo: bool) -> tuple[Schedule, list[int]]:
     """The best of the batched-engine rollouts: greedy, then (``pomo``) one greedy rollout per first job,
@@ -259,17 +213,3 @@ def _incremental_rollout(encoder: IncrementalEncoder, env: JobShopEnv, seed: int
             return info["schedule"], actions
         if deadline is not None and time.perf_counter() > deadline:
             raise TimeLimitReached(f"the GNN agent did not finish {env.instance.name} in time")
-
-
-def _policy_actions(policy, observations: list[dict], masks: np.ndarray, greedy: list[bool],
-                    generator: th.Generator, sample: bool) -> np.ndarray:
-    """One batched forward pass: argmax actions, or sampled ones where ``sample`` and not ``greedy``."""
-    batch = {key: th.as_tensor(np.stack([obs[key] for obs in observations]), device=policy.device)
-             for key in observations[0]}
-    with th.no_grad():
-        logits = policy.get_distribution(batch, masks).distribution.logits
-    actions = logits.argmax(dim=-1)
-    if sample:
-        sampled = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1)
-        actions = th.where(th.as_tensor(greedy, device=logits.device), actions, sampled)
-    return actions.cpu().numpy()

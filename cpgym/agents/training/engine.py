@@ -86,13 +86,13 @@ def replay_update(
     engine = BatchedJobShop(mode=mode, device=device)
     old_log_prob = th.zeros(sequences.actions.shape, device=device)
     losses, entropies, clipped, kl, log_likelihood, early_stop = [], [], [], 0.0, 0.0, 0.0
+    weighted = (sequences.weights != 0) & (sequences.actions >= 0)
+    count = max(1, int(weighted.sum()))
     for epoch in range(n_epochs):
         engine.reset(sequences.instances)
         optimizer.zero_grad()
         n_steps = 0
         totals = {"loss": 0.0, "entropy": 0.0, "clipped": 0.0, "kl": 0.0, "log_prob": 0.0}
-        weighted = (sequences.weights != 0) & (sequences.actions >= 0)
-        count = max(1, int(weighted.sum()))
         for t in range(sequences.actions.shape[1]):
             if bool(engine.done.all()):
                 break
