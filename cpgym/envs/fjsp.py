@@ -26,7 +26,7 @@ from cpgym.envs.jobshop import OBSERVATIONS, REWARDS
 from cpgym.envs.jobshop_state import MODES, Mode
 from cpgym.errors import ArgumentError, ResetNeededError, UnknownProblemError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
-from cpgym.instances.fjsp_generators import generate_sd1, generate_sd2
+from cpgym.instances.fjsp_generators import generator_kind
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
 from cpgym.instances.problems import problem_of
 from cpgym.instances.resolve import resolve_instance
@@ -70,10 +70,6 @@ FLAT_PAIR_FEATURES = (
     "start",  # (append start there - now) / time scale
 )
 InstanceSpec = FlexibleJobShopInstance | str | os.PathLike
-_GENERATORS: dict[str, tuple[Callable[..., FlexibleJobShopInstance], Callable[[int], int]]] = {
-    "sd1": (generate_sd1, lambda n_machines: max(1, 6 * n_machines // 5)),  # (generator, most operations per job)
-    "sd2": (generate_sd2, lambda n_machines: n_machines),
-}
 _AS_FLEXIBLE: dict[str, Callable[[Any], FlexibleJobShopInstance]] = {
     "fjsp": lambda instance: instance,
     "jssp": FlexibleJobShopInstance.from_jobshop,  # one eligible machine per operation
@@ -82,25 +78,25 @@ _AS_FLEXIBLE: dict[str, Callable[[Any], FlexibleJobShopInstance]] = {
 
 @dataclass(frozen=True)
 class FlexibleGenerator:
-    """Picklable instance generator: SD1 (``kind="sd1"``, Song et al. 2022) or SD2 (``"sd2"``, DANIEL)
-    instances of ``n_jobs`` x ``n_machines`` drawn from the env's RNG."""
+    """Picklable instance generator: instances of ``n_jobs`` x ``n_machines`` drawn from the env's RNG
+    by the generator named ``kind`` (:data:`~cpgym.instances.fjsp_generators.GENERATORS`: ``"sd1"``
+    (Song et al. 2022), ``"sd2"`` (DANIEL), ``"hurink-edata"``, ``"hurink-rdata"``, ``"hurink-vdata"``)."""
 
     kind: str = "sd1"
     n_jobs: int = 10
     n_machines: int = 5
 
     def __post_init__(self) -> None:
-        if self.kind not in _GENERATORS:
-            raise ArgumentError(f"generator kind must be one of {tuple(_GENERATORS)}, got {self.kind!r}")
+        generator_kind(self.kind)  # an unknown kind raises, naming the known ones
 
     @property
     def max_operations(self) -> int:
         """The most operations an instance of this generator can have (the env's default padding)."""
-        return self.n_jobs * _GENERATORS[self.kind][1](self.n_machines)
+        return self.n_jobs * generator_kind(self.kind).most_operations_per_job(self.n_machines)
 
     def __call__(self, rng: np.random.Generator) -> FlexibleJobShopInstance:
-        return _GENERATORS[self.kind][0](self.n_jobs, self.n_machines, seed=rng,
-                                         name=f"{self.kind}_{self.n_jobs}x{self.n_machines}")
+        return generator_kind(self.kind).make(self.n_jobs, self.n_machines, seed=rng,
+                                              name=f"{self.kind}_{self.n_jobs}x{self.n_machines}")
 
 
 def _resolve(spec: Any) -> FlexibleJobShopInstance:

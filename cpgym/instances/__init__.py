@@ -4,7 +4,7 @@ schedules and their validator, the problem registry and the name-or-path resolve
 from cpgym.errors import InstanceFormatError
 from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, load_capital_budgeting  # registers "cb"
 from cpgym.instances.fjsp import FlexibleJobShopInstance, format_fjs, parse_fjs, read_fjs, write_fjs
-from cpgym.instances.fjsp_generators import generate_sd1, generate_sd2
+from cpgym.instances.fjsp_generators import generate_hurink, generate_sd1, generate_sd2
 from cpgym.instances.fjsp_library import fjsp_dataset, list_fjsp, load_fjsp  # registers "fjsp"
 from cpgym.instances.fjsp_schedule import FlexibleSchedule, validate_flexible_schedule
 from cpgym.instances.generators import taillard, uniform
@@ -45,6 +45,7 @@ __all__ = [
     "format_taillard",
     "generate_sd1",
     "generate_sd2",
+    "generate_hurink",
     "get_problem",
     "info",
     "list_fjsp",

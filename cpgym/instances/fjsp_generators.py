@@ -8,13 +8,23 @@
 * SD2 (Wang, Wang, Sun, Deng, Chen, "Flexible job shop scheduling via dual attention network-based
   reinforcement learning" (DANIEL), IEEE TNNLS 2023): m operations per job, eligible machines as in SD1, and
   p ~ U{1, 99} per eligible machine.
+* Hurink-like (after Hurink, Jurisch, Thole, "Tabu search for the job-shop scheduling problem with
+  multi-purpose machines", OR Spektrum 1994, who made their edata / rdata / vdata sets from
+  job-shop instances): a random job shop (each job visits every machine once in a random order,
+  p ~ U{1, 99}) whose operations get further eligible machines with the same duration, as many as
+  in the bundled sets: ``edata`` a second machine with probability 0.15 (bundled: 1.14 per
+  operation), ``rdata`` U{1, 3} machines in all (bundled: 1.96), ``vdata`` U{1, m - 1} (bundled:
+  about m / 2).
 
-The literature's sizes are :data:`SD_SIZES`; any size >= 1 x 1 is accepted.
+The literature's sizes are :data:`SD_SIZES`; any size >= 1 x 1 is accepted. :data:`GENERATORS`
+names every generator (``"sd1"``, ``"sd2"``, ``"hurink-edata"``, ...) for the env and the trainer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -63,8 +73,70 @@ def generate_sd1(n_jobs: int, n_machines: int, seed: int | None = None, name: st
                      _sd1_durations)
 
 
+def _hurink_machines(variant: str, rng: np.random.Generator, n_machines: int) -> int:
+    """How many machines an operation of a Hurink-like ``variant`` may run on."""
+    if n_machines == 1:
+        return 1
+    if variant == "edata":
+        return 1 + int(rng.random() < 0.15)
+    most = 3 if variant == "rdata" else n_machines - 1
+    return int(rng.integers(1, min(most, n_machines) + 1))
+
+
+def generate_hurink(n_jobs: int, n_machines: int, variant: str = "rdata", seed: int | None = None,
+                    name: str | None = None) -> FlexibleJobShopInstance:
+    """A random job shop made flexible as Hurink et al. (1994) made ``variant`` (``"edata"``,
+    ``"rdata"`` or ``"vdata"``): each operation's routing machine plus further eligible machines
+    drawn at random, all with its duration."""
+    if variant not in HURINK_VARIANTS:
+        raise ArgumentError(f"a Hurink variant is one of {HURINK_VARIANTS}, got {variant!r}")
+    if n_jobs < 1 or n_machines < 1:
+        raise ArgumentError(f"hurink-{variant} needs at least one job and one machine, got {n_jobs} x {n_machines}")
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for _ in range(n_jobs):
+        operations = []
+        for machine in rng.permutation(n_machines).tolist():
+            duration = int(rng.integers(1, 100))
+            others = [other for other in range(n_machines) if other != machine]
+            extra = rng.choice(others, size=_hurink_machines(variant, rng, n_machines) - 1, replace=False).tolist()
+            operations.append(tuple((option, duration) for option in sorted([machine, *extra])))
+        jobs.append(tuple(operations))
+    kind = f"hurink-{variant}"
+    return FlexibleJobShopInstance(
+        name or f"{kind}_{n_jobs}x{n_machines}_seed{seed}", tuple(jobs), n_machines,
+        metadata={"generator": kind, "seed": seed},
+    )
+
+
 def generate_sd2(n_jobs: int, n_machines: int, seed: int | None = None, name: str | None = None
                  ) -> FlexibleJobShopInstance:
     """An SD2 instance (DANIEL, Wang et al. 2023): ``n_machines`` operations per job."""
     return _generate("sd2", n_jobs, n_machines, seed, name, lambda rng: n_machines,
                      lambda rng, count: rng.integers(1, 100, size=count))
+
+
+HURINK_VARIANTS = ("edata", "rdata", "vdata")
+
+
+@dataclass(frozen=True)
+class GeneratorKind:
+    """A named generator: ``make(n_jobs, n_machines, seed=, name=)`` and the most operations per job."""
+
+    make: Callable[..., FlexibleJobShopInstance]
+    most_operations_per_job: Callable[[int], int]
+
+
+GENERATORS: dict[str, GeneratorKind] = {
+    "sd1": GeneratorKind(generate_sd1, lambda n_machines: max(1, 6 * n_machines // 5)),
+    "sd2": GeneratorKind(generate_sd2, lambda n_machines: n_machines),
+    **{f"hurink-{variant}": GeneratorKind(partial(generate_hurink, variant=variant), lambda n_machines: n_machines)
+       for variant in HURINK_VARIANTS},
+}
+
+
+def generator_kind(name: str) -> GeneratorKind:
+    """The generator called ``name``; an unknown name raises ArgumentError listing the known ones."""
+    if name not in GENERATORS:
+        raise ArgumentError(f"unknown flexible job-shop generator {name!r}; known: {', '.join(GENERATORS)}")
+    return GENERATORS[name]

@@ -378,7 +378,7 @@ def test_generator_default_padding_and_seeding():
     assert names[0] == names[1] != names[2]
     sd2 = FlexibleJobShopEnv(generator=FlexibleGenerator("sd2", 4, 3))
     assert sd2.max_operations == 12 and sd2.reset(seed=0)[0]["n_operations"][0] == 12
-    with pytest.raises(ArgumentError, match="generator kind must be one of"):
+    with pytest.raises(ArgumentError, match="unknown flexible job-shop generator .* known: sd1, sd2, hurink-edata"):
         FlexibleGenerator("sd3")
 
 

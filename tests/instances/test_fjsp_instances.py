@@ -16,7 +16,14 @@ from cpgym.errors import ArgumentError, InstanceFormatError, InvalidInstanceErro
 from cpgym.instances import check, get_problem, load, problems, resolve_instance
 from cpgym.instances.capital_budgeting import cb_data_dir
 from cpgym.instances.fjsp import FlexibleJobShopInstance, format_fjs, looks_like_fjs, parse_fjs, read_fjs, write_fjs
-from cpgym.instances.fjsp_generators import SD_SIZES, generate_sd1, generate_sd2
+from cpgym.instances.fjsp_generators import (
+    HURINK_VARIANTS,
+    SD_SIZES,
+    generate_hurink,
+    generate_sd1,
+    generate_sd2,
+    generator_kind,
+)
 from cpgym.instances.fjsp_library import FJSP_FAMILIES, fjsp_data_dir, fjsp_dataset, fjsp_names, list_fjsp, load_fjsp
 from cpgym.instances.fjsp_schedule import FlexibleSchedule, validate_flexible_schedule
 from cpgym.instances.library import data_dir
@@ -215,6 +222,31 @@ def test_sd2_follows_daniel():
     assert min(durations) == 1 and max(durations) == 99
     assert np.mean(durations) == pytest.approx(50, rel=0.05)
     assert generate_sd2(10, 5, seed=3) == instances[3] and instances[3].name == "sd2_10x5_seed3"
+
+
+@pytest.mark.parametrize("variant", HURINK_VARIANTS)
+def test_hurink_like_instances_are_flexible_job_shops_as_flexible_as_the_bundled_sets(variant):
+    instances = [generate_hurink(10, 10, variant, seed=s) for s in range(20)]
+    for instance in instances:
+        for job in instance.jobs:  # a job shop underneath: every machine once per job, as routing machine
+            assert len(job) == 10
+            assert all(len({duration for _, duration in options}) == 1 for options in job)  # identical machines
+    bundled = [len(options) for i in fjsp_dataset(family=variant) if i.n_machines == 10
+               for job in i.jobs for options in job]
+    generated = [len(options) for i in instances for job in i.jobs for options in job]
+    assert max(generated) <= max(bundled) and np.mean(generated) == pytest.approx(np.mean(bundled), abs=0.45)
+    durations = [options[0][1] for i in instances for job in i.jobs for options in job]
+    assert min(durations) >= 1 and max(durations) <= 99
+    assert generate_hurink(10, 10, variant, seed=3) == instances[3]
+    assert instances[3].name == f"hurink-{variant}_10x10_seed3"
+    assert generator_kind(f"hurink-{variant}").make(10, 10, seed=3) == instances[3]
+
+
+def test_unknown_generator_names_the_known_ones():
+    with pytest.raises(ArgumentError, match="unknown flexible job-shop generator 'sd3'; known: sd1, sd2, hurink-edata"):
+        generator_kind("sd3")
+    with pytest.raises(ArgumentError, match="Hurink variant is one of"):
+        generate_hurink(5, 5, "xdata")
 
 
 def test_generators_cover_the_literature_sizes():

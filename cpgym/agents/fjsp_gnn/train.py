@@ -1,16 +1,18 @@
-"""Self-labelling training of the flexible job-shop GNN on generated SD1 instances.
+"""Self-labelling training of the flexible job-shop GNN on generated instances.
 
 Self-labelling (Corsini, Porrello, Calderara, Dell'Amico, "Self-labeling the job shop scheduling
-problem", NeurIPS 2024): each iteration generates SD1 instances (Song et al. 2022) of the chosen
-sizes, samples ``samples`` solutions of each with the current policy (in lockstep), and takes
-``epochs`` Adam steps on the cross-entropy of the best solutions' actions (the steps with a choice). The first
+problem", NeurIPS 2024): each iteration generates instances of the chosen generators (SD1 of Song
+et al. 2022 by default; see :data:`~cpgym.instances.fjsp_generators.GENERATORS`) and sizes, samples
+``samples`` solutions of each with the current policy (in lockstep), and takes ``epochs`` Adam steps
+on the cross-entropy of the best solutions' actions (the steps with a choice). The first
 ``imitation_iterations`` iterations may label with the ``mwkr-eet`` rule instead, a cheap warm start;
 ``init`` starts a fresh run from the weights of a checkpoint.
 
 Outputs in ``out``: ``last.pt`` (with the optimizer state; ``resume=True`` continues from it at the
 next iteration, instances and samples being seeded by ``(seed, iteration)``), ``best.pt`` (the best
-greedy mean makespan on a fixed validation set of SD1 instances), TensorBoard logs in ``out/tb``.
-Both checkpoints are written atomically. Command line: ``python -m cpgym.agents.fjsp_gnn.train --help``.
+greedy mean makespan on a fixed validation set of instances of the same generators and sizes),
+TensorBoard logs in ``out/tb``. Both checkpoints are written atomically. Command line:
+``python -m cpgym.agents.fjsp_gnn.train --help``.
 """
 
 from __future__ import annotations
@@ -34,17 +36,18 @@ from cpgym.envs.fjsp import FlexibleJobShopEnv
 from cpgym.envs.jobshop_state import MODES
 from cpgym.errors import ArgumentError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
-from cpgym.instances.fjsp_generators import generate_sd1
+from cpgym.instances.fjsp_generators import GENERATORS, generator_kind
 
 TEACHER = "mwkr-eet"  # the rule of the imitation warm start
-VALIDATION_SEED = 10_000  # validation instance i is SD1 with seed VALIDATION_SEED + i
+VALIDATION_SEED = 10_000  # validation instance i is generated with seed VALIDATION_SEED + i
 
 
 @dataclass
 class TrainConfig:
-    """Training settings (``sizes``: SD1 (jobs, machines) drawn uniformly per instance)."""
+    """Training settings (``generators`` and ``sizes`` (jobs, machines): drawn uniformly per instance)."""
 
     sizes: tuple[tuple[int, int], ...] = ((10, 5),)
+    generators: tuple[str, ...] = ("sd1",)
     iterations: int = 100
     instances_per_iter: int = 4
     samples: int = 16
@@ -66,6 +69,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.sizes = tuple((int(n), int(m)) for n, m in self.sizes)
+        self.generators = tuple(self.generators)
+        if not self.generators:
+            raise ArgumentError("generators must name at least one generator")
+        for name in self.generators:
+            generator_kind(name)  # an unknown name raises, listing the known ones
         if not self.sizes or any(n < 1 or m < 1 for n, m in self.sizes):
             raise ArgumentError(f"sizes must be (jobs, machines) pairs >= 1, got {self.sizes}")
         for name in ("iterations", "instances_per_iter", "samples", "epochs", "validation_instances",
@@ -79,15 +87,18 @@ class TrainConfig:
 
 
 def validation_set(config: TrainConfig) -> list[FlexibleJobShopInstance]:
-    """The fixed validation instances: SD1, the sizes in turn."""
-    return [generate_sd1(*config.sizes[i % len(config.sizes)], seed=VALIDATION_SEED + i, name=f"val{i}")
+    """The fixed validation instances: the generators in turn, and for each the sizes in turn."""
+    kinds = len(config.generators)
+    return [generator_kind(config.generators[i % kinds]).make(
+                *config.sizes[(i // kinds) % len(config.sizes)], seed=VALIDATION_SEED + i, name=f"val{i}")
             for i in range(config.validation_instances)]
 
 
 def _training_instance(config: TrainConfig, iteration: int, index: int) -> FlexibleJobShopInstance:
     rng = np.random.default_rng([config.seed, iteration, index])
     n_jobs, n_machines = config.sizes[int(rng.integers(len(config.sizes)))]
-    return generate_sd1(n_jobs, n_machines, seed=int(rng.integers(2**31)), name=f"it{iteration}_{index}")
+    generator = generator_kind(config.generators[int(rng.integers(len(config.generators)))])
+    return generator.make(n_jobs, n_machines, seed=int(rng.integers(2**31)), name=f"it{iteration}_{index}")
 
 
 def _rule_actions(instance: FlexibleJobShopInstance, mode: str) -> tuple[list[int], int]:
@@ -237,7 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cpgym.agents.fjsp_gnn.train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     defaults = TrainConfig()
-    parser.add_argument("--size", type=_sizes, default="10x5", help="SD1 sizes JOBSxMACHINES, comma-separated")
+    parser.add_argument("--size", type=_sizes, default="10x5", help="instance sizes JOBSxMACHINES, comma-separated")
+    parser.add_argument("--generators", default=",".join(defaults.generators),
+                        help=f"instance generators, comma-separated (known: {', '.join(GENERATORS)})")
     parser.add_argument("--iterations", type=int, default=defaults.iterations)
     parser.add_argument("--instances-per-iter", type=int, default=defaults.instances_per_iter)
     parser.add_argument("--samples", type=int, default=defaults.samples, help="solutions sampled per instance")
@@ -260,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
     config = TrainConfig(
-        sizes=args.size, iterations=args.iterations, instances_per_iter=args.instances_per_iter, samples=args.samples,
+        sizes=args.size, generators=tuple(args.generators.split(",")), iterations=args.iterations,
+        instances_per_iter=args.instances_per_iter, samples=args.samples,
         lr=args.lr, seed=args.seed, out=args.out, device=args.device, hidden_dim=args.hidden_dim,
         n_layers=args.layers, mode=args.mode, imitation_iterations=args.imitation_iterations, epochs=args.epochs,
         validation_instances=args.validation_instances, validate_every=args.validate_every, resume=args.resume,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cpgym.agents.fjsp_gnn.checkpoint import load_fjsp_agent, read_fjsp_config
-from cpgym.agents.fjsp_gnn.train import TrainConfig, main, train_fjsp
+from cpgym.agents.fjsp_gnn.train import TrainConfig, main, train_fjsp, validation_set
 from cpgym.errors import ArgumentError
 
 
@@ -38,8 +38,22 @@ def test_bad_settings_and_command_line(tmp_path, capsys):
         train_fjsp(_config(tmp_path / "none", resume=True), progress=False)
     with pytest.raises(ArgumentError, match="samples"):
         _config(tmp_path, samples=0)
-    assert main(["--size", "3x2", "--iterations", "1", "--samples", "2", "--validation-instances", "1",
-                 "--hidden-dim", "8", "--out", str(tmp_path / "cli"), "--no-progress"]) == 0
+    with pytest.raises(ArgumentError, match="unknown flexible job-shop generator 'sd9'; known: sd1, sd2"):
+        _config(tmp_path, generators=("sd1", "sd9"))
+    assert main(["--size", "3x2", "--generators", "hurink-vdata,sd2", "--iterations", "1", "--samples", "2",
+                 "--validation-instances", "1", "--hidden-dim", "8", "--mode", "non_delay", "--out",
+                 str(tmp_path / "cli"), "--no-progress"]) == 0
     assert "best validation" in capsys.readouterr().out
+    assert load_fjsp_agent(tmp_path / "cli" / "best.pt").mode == "non_delay"
     settings = read_fjsp_config(tmp_path / "cli" / "last.pt")["training"]["settings"]
+    assert settings["generators"] == ["hurink-vdata", "sd2"]
     assert settings["sizes"] == [[3, 2]] and settings["command"].startswith("python -m cpgym.agents.fjsp_gnn.train")
+
+
+def test_validation_set_takes_the_generators_in_turn_and_their_sizes_in_turn(tmp_path):
+    config = _config(tmp_path, generators=("sd1", "hurink-edata"), sizes=((3, 2), (5, 4)), validation_instances=5)
+    instances = validation_set(config)
+    kinds = [instance.metadata["generator"] for instance in instances]
+    assert kinds == ["sd1", "hurink-edata", "sd1", "hurink-edata", "sd1"]
+    assert [(i.n_jobs, i.n_machines) for i in instances] == [(3, 2), (3, 2), (5, 4), (5, 4), (3, 2)]
+    assert [i.jobs for i in validation_set(config)] == [i.jobs for i in instances]  # fixed
