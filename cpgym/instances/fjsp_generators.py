@@ -40,37 +40,37 @@ def _sd1_durations(rng: np.random.Generator, count: int) -> np.ndarray:
     return rng.integers(low, high + 1, size=count)
 
 
-def _generate(
-    kind: str,
-    n_jobs: int,
-    n_machines: int,
-    seed: int | None,
-    name: str | None,
-    n_operations: Callable[[np.random.Generator], int],
-    durations: Callable[[np.random.Generator, int], np.ndarray],
-) -> FlexibleJobShopInstance:
+Job = tuple[tuple[tuple[int, int], ...], ...]  # operations, each its (machine, duration) options
+
+
+def _generate(kind: str, n_jobs: int, n_machines: int, seed: int | None, name: str | None,
+              job: Callable[[np.random.Generator], Job]) -> FlexibleJobShopInstance:
+    """``n_jobs`` jobs drawn by ``job`` from one RNG seeded by ``seed``."""
     if n_jobs < 1 or n_machines < 1:
         raise ArgumentError(f"{kind} needs at least one job and one machine, got {n_jobs} x {n_machines}")
     rng = np.random.default_rng(seed)
-    jobs = []
-    for _ in range(n_jobs):
-        operations = []
-        for _ in range(n_operations(rng)):
-            machines = np.sort(rng.choice(n_machines, size=int(rng.integers(1, n_machines + 1)), replace=False))
-            operations.append(tuple(zip(machines.tolist(), durations(rng, len(machines)).tolist())))
-        jobs.append(tuple(operations))
     return FlexibleJobShopInstance(
-        name or f"{kind}_{n_jobs}x{n_machines}_seed{seed}", tuple(jobs), n_machines,
+        name or f"{kind}_{n_jobs}x{n_machines}_seed{seed}", tuple(job(rng) for _ in range(n_jobs)), n_machines,
         metadata={"generator": kind, "seed": seed},
     )
+
+
+def _song_job(rng: np.random.Generator, n_machines: int, n_operations: int,
+              durations: Callable[[np.random.Generator, int], np.ndarray]) -> Job:
+    """A job of SD1 / SD2: per operation a uniform random subset of U{1, m} machines."""
+    operations = []
+    for _ in range(n_operations):
+        machines = np.sort(rng.choice(n_machines, size=int(rng.integers(1, n_machines + 1)), replace=False))
+        operations.append(tuple(zip(machines.tolist(), durations(rng, len(machines)).tolist())))
+    return tuple(operations)
 
 
 def generate_sd1(n_jobs: int, n_machines: int, seed: int | None = None, name: str | None = None
                  ) -> FlexibleJobShopInstance:
     """An SD1 instance (Song et al. 2022); at least one operation per job when ``n_machines`` < 2."""
     low, high = max(1, 4 * n_machines // 5), max(1, 6 * n_machines // 5)  # floor(0.8 m), floor(1.2 m)
-    return _generate("sd1", n_jobs, n_machines, seed, name, lambda rng: int(rng.integers(low, high + 1)),
-                     _sd1_durations)
+    return _generate("sd1", n_jobs, n_machines, seed, name,
+                     lambda rng: _song_job(rng, n_machines, int(rng.integers(low, high + 1)), _sd1_durations))
 
 
 def _hurink_machines(variant: str, rng: np.random.Generator, n_machines: int) -> int:
@@ -90,30 +90,24 @@ def generate_hurink(n_jobs: int, n_machines: int, variant: str = "rdata", seed: 
     drawn at random, all with its duration."""
     if variant not in HURINK_VARIANTS:
         raise ArgumentError(f"a Hurink variant is one of {HURINK_VARIANTS}, got {variant!r}")
-    if n_jobs < 1 or n_machines < 1:
-        raise ArgumentError(f"hurink-{variant} needs at least one job and one machine, got {n_jobs} x {n_machines}")
-    rng = np.random.default_rng(seed)
-    jobs = []
-    for _ in range(n_jobs):
+
+    def job(rng: np.random.Generator) -> Job:
         operations = []
         for machine in rng.permutation(n_machines).tolist():
             duration = int(rng.integers(1, 100))
             others = [other for other in range(n_machines) if other != machine]
             extra = rng.choice(others, size=_hurink_machines(variant, rng, n_machines) - 1, replace=False).tolist()
             operations.append(tuple((option, duration) for option in sorted([machine, *extra])))
-        jobs.append(tuple(operations))
-    kind = f"hurink-{variant}"
-    return FlexibleJobShopInstance(
-        name or f"{kind}_{n_jobs}x{n_machines}_seed{seed}", tuple(jobs), n_machines,
-        metadata={"generator": kind, "seed": seed},
-    )
+        return tuple(operations)
+
+    return _generate(f"hurink-{variant}", n_jobs, n_machines, seed, name, job)
 
 
 def generate_sd2(n_jobs: int, n_machines: int, seed: int | None = None, name: str | None = None
                  ) -> FlexibleJobShopInstance:
     """An SD2 instance (DANIEL, Wang et al. 2023): ``n_machines`` operations per job."""
-    return _generate("sd2", n_jobs, n_machines, seed, name, lambda rng: n_machines,
-                     lambda rng, count: rng.integers(1, 100, size=count))
+    return _generate("sd2", n_jobs, n_machines, seed, name, lambda rng: _song_job(
+        rng, n_machines, n_machines, lambda rng, count: rng.integers(1, 100, size=count)))
 
 
 HURINK_VARIANTS = ("edata", "rdata", "vdata")
