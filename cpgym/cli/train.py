@@ -1,8 +1,10 @@
-"""Training CLI: ``cpgym train`` / ``python train.py`` (GNN dispatching policy; Neur2RO value networks).
+"""Training CLI: ``cpgym train`` / ``python train.py`` (GNN dispatching policies; Neur2RO value networks).
 
 ``python train.py [jssp] --size 10x10 --timesteps 2e6 --n-envs 8 --device auto --out runs/NAME``
 trains the job-shop GNN policy (``--algo ppo``, the default: SB3 MaskablePPO; or on the batched engine
 ``--algo self-label``, ``reinforce`` or ``cp-guided``);
+``python train.py fjsp --generators sd1,hurink-rdata ...`` trains the flexible job-shop GNN by
+self-labelling (:mod:`cpgym.agents.fjsp_gnn.train`, its own flags);
 ``python train.py neur2ro --problem knapsack ...`` trains a Neur2RO value network
 (:mod:`cpgym.agents.neur2ro.train`, its own flags).
 
@@ -25,7 +27,7 @@ from cpgym.agents import require_rl
 from cpgym.agents.training.settings import OPTIONS, Option, resolve_settings
 from cpgym.errors import CpgymError, require
 
-TARGETS = ("jssp", "neur2ro")  # the optional first argument; jssp when absent
+TARGETS = ("jssp", "fjsp", "neur2ro")  # the optional first argument; jssp when absent
 
 
 def _flag_type(name: str, option: Option) -> Callable[[str], Any]:
@@ -45,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``jssp`` target: one flag per setting, ``--config`` and ``--resume``."""
     parser = argparse.ArgumentParser(
         prog="train.py", description=__doc__.split("\n\n")[0], argument_default=argparse.SUPPRESS,
-        epilog="targets: jssp (default; these flags) and neur2ro (see `train.py neur2ro --help`)",
+        epilog="targets: jssp (default; these flags), fjsp (see `train.py fjsp --help`) and neur2ro "
+               "(see `train.py neur2ro --help`)",
     )
     parser.add_argument("--config", type=Path, default=None, help="TOML or YAML file of settings (flags override it)")
     parser.add_argument("--resume", action="store_true", default=False,
@@ -79,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             train_neur2ro(argv)  # prints its own summary
             return 0
+        if target == "fjsp":
+            require_rl("cpgym train fjsp", training=True)
+            from cpgym.agents.fjsp_gnn.train import main as train_fjsp
+
+            return train_fjsp(argv, prog="cpgym train fjsp")  # prints its own summary
         args = build_parser().parse_args(argv)
         settings = settings_of(args)
         require_rl("cpgym train", training=True)

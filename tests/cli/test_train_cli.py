@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from cpgym.agents.fjsp_gnn.checkpoint import read_fjsp_config
 from cpgym.agents.gnn.checkpoint import load_agent, read_config
 from cpgym.agents.gnn.decoding import solve_with_agent
 from cpgym.agents.training.settings import OPTIONS, checked_settings, saved_settings
@@ -128,6 +129,20 @@ def test_cp_guided_algorithm_runs_from_the_cpgym_command(tmp_path, capsys):
     assert summary["algo"] == "cp-guided" and summary["timesteps"] == 64 and summary["iterations"] == 1  # 4 x 16 steps
     assert (out / "best.pt").exists() and list((out / "tb").rglob("events.out.tfevents*"))
     assert saved_settings(out)["algo"] == "cp-guided" and progress_of(out)["algo"] == "cp-guided"
+
+
+def test_the_fjsp_target_trains_the_flexible_agent_and_reports_user_errors(tmp_path, capsys):
+    out = tmp_path / "fjsp"
+    argv = ["train", "fjsp", "--size", "3x2", "--generators", "sd1,hurink-rdata", "--iterations", "1", "--samples",
+            "2", "--validation-instances", "2", "--hidden-dim", "8", "--out", str(out), "--no-progress"]
+    assert cpgym_main(argv) == 0
+    assert "best validation" in capsys.readouterr().out
+    fjsp_settings = read_fjsp_config(out / "last.pt")["training"]["settings"]
+    assert fjsp_settings["command"].startswith("cpgym train fjsp --size 3x2")
+    assert cpgym_main(argv) == 2  # the run folder exists: a message, no traceback
+    assert "train: error:" in capsys.readouterr().err
+    assert cpgym_main(["train", "fjsp", "--generators", "sd7", "--out", str(tmp_path / "bad")]) == 2
+    assert "unknown flexible job-shop generator 'sd7'" in capsys.readouterr().err
 
 
 def test_mixed_sizes_with_behaviour_cloning_warm_start(tmp_path):

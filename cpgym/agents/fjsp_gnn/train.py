@@ -243,9 +243,10 @@ def _sizes(text: str) -> tuple[tuple[int, int], ...]:
                                          ) from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m cpgym.agents.fjsp_gnn.train --size 10x5,20x10 --out runs/NAME``."""
-    parser = argparse.ArgumentParser(prog="python -m cpgym.agents.fjsp_gnn.train", description=__doc__.split("\n\n")[0],
+def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.fjsp_gnn.train") -> int:
+    """Command line: ``cpgym train fjsp --size 10x5,20x10 --out runs/NAME`` (or ``python -m
+    cpgym.agents.fjsp_gnn.train ...``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     defaults = TrainConfig()
     parser.add_argument("--size", type=_sizes, default="10x5", help="instance sizes JOBSxMACHINES, comma-separated")
@@ -279,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         n_layers=args.layers, mode=args.mode, imitation_iterations=args.imitation_iterations, epochs=args.epochs,
         validation_instances=args.validation_instances, validate_every=args.validate_every, resume=args.resume,
         init=args.init,
-        command=" ".join(["python -m cpgym.agents.fjsp_gnn.train", *(sys.argv[1:] if argv is None else argv)]))
+        command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
     summary = train_fjsp(config, progress=not args.no_progress)
     print(f"done: iteration {summary['iteration']}, best validation greedy makespan {summary['best_validation']:.2f}, "
           f"{summary['best']}")
