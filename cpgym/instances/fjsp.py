@@ -112,6 +112,12 @@ class FlexibleJobShopInstance:
         """A trivial upper bound on the makespan: the sum of each operation's longest option."""
         return sum(max(d for _, d in options) for job in self.jobs for options in job)
 
+    def trivial_lower_bound(self) -> int:
+        """max(longest job, total work / machines, rounded up), each operation at its shortest option."""
+        shortest = [[min(d for _, d in options) for options in job] for job in self.jobs]
+        work = sum(map(sum, shortest))
+        return max(max(map(sum, shortest)), -(-work // self.n_machines))
+
     @cached_property
     def durations(self) -> tuple[tuple[dict[int, int], ...], ...]:
         """``durations[j][k][machine]``: the duration of operation k of job j on an eligible machine."""

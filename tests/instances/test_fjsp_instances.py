@@ -260,6 +260,15 @@ def test_generators_cover_the_literature_sizes():
 
 SMALL = parse_fjs(FJS, name="small")  # job 0: op 0 on m0 (3), op 1 on m0 (2) or m1 (4); job 1: op 0 on m1 (5)
 VALID = ([[0, 0], [1]], [[0, 3], [0]])  # machines, start times: makespan 5
+VALID_MAKESPAN = 5
+
+
+def test_trivial_lower_bound_takes_each_operation_at_its_shortest_option():
+    jobs = ((((0, 4),),), (((0, 4), (1, 6)),), (((1, 1),), ((0, 2),)))
+    instance = FlexibleJobShopInstance("lb", jobs, 2)
+    assert instance.trivial_lower_bound() == 6  # work 4 + 4 + 1 + 2 = 11 on 2 machines: ceil 5.5; longest job 4
+    assert SMALL.trivial_lower_bound() == 5 == VALID_MAKESPAN  # tight here: both machines busy to 5
+    assert load_fjsp("mk01").trivial_lower_bound() <= 40  # the proven optimum
 
 
 def test_validator_accepts_a_valid_schedule_and_recomputes_the_makespan():

@@ -3,14 +3,16 @@
 Self-labelling (Corsini, Porrello, Calderara, Dell'Amico, "Self-labeling the job shop scheduling
 problem", NeurIPS 2024): each iteration generates instances of the chosen generators (SD1 of Song
 et al. 2022 by default; see :data:`~cpgym.instances.fjsp_generators.GENERATORS`) and sizes, samples
-``samples`` solutions of each with the current policy (in lockstep), and takes ``epochs`` Adam steps
+``samples`` solutions of each with the current policy (in lockstep; the first greedy, so that a label is
+never worse than the greedy rollout), and takes ``epochs`` Adam steps
 on the cross-entropy of the best solutions' actions (the steps with a choice). The first
 ``imitation_iterations`` iterations may label with the ``mwkr-eet`` rule instead, a cheap warm start;
 ``init`` starts a fresh run from the weights of a checkpoint.
 
 Outputs in ``out``: ``last.pt`` (with the optimizer state; ``resume=True`` continues from it at the
 next iteration, instances and samples being seeded by ``(seed, iteration)``), ``best.pt`` (the best
-greedy mean makespan on a fixed validation set of instances of the same generators and sizes),
+greedy mean gap to the trivial lower bounds of a fixed validation set of instances of the same
+generators and sizes: a scale-free score, so that instances of long durations do not outweigh the others),
 TensorBoard logs in ``out/tb``. Both checkpoints are written atomically. Command line:
 ``python -m cpgym.agents.fjsp_gnn.train --help``.
 """
@@ -40,6 +42,7 @@ from cpgym.instances.fjsp_generators import GENERATORS, generator_kind
 
 TEACHER = "mwkr-eet"  # the rule of the imitation warm start
 VALIDATION_SEED = 10_000  # validation instance i is generated with seed VALIDATION_SEED + i
+VALIDATION_SCORE = "greedy mean gap % to the trivial lower bound"  # what best_validation means
 
 
 @dataclass
@@ -126,10 +129,16 @@ def _replay(instance: FlexibleJobShopInstance, mode: str, actions: Sequence[int]
     return states, labels
 
 
-def greedy_makespans(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopInstance], mode: str) -> list[int]:
-    """Greedy makespan of each instance."""
+def greedy_gap(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopInstance], mode: str) -> float:
+    """Mean gap (%) of the greedy makespans to the instances' trivial lower bounds."""
     generator = th.Generator(device=policy.device)
-    return [lockstep_rollouts(policy, instance, mode, [True], generator)[0].makespan for instance in instances]
+    makespans = [lockstep_rollouts(policy, instance, mode, [True], generator)[0].makespan for instance in instances]
+    return _mean_gap(makespans, instances)
+
+
+def _mean_gap(makespans: Sequence[int], instances: Sequence[FlexibleJobShopInstance]) -> float:
+    bounds = [instance.trivial_lower_bound() for instance in instances]
+    return float(np.mean([100 * (makespan - bound) / bound for makespan, bound in zip(makespans, bounds)]))
 
 
 def _loss_step(policy: FlexibleGNNPolicy, optimizer: th.optim.Optimizer, states: list[Observation],
@@ -168,6 +177,9 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
                                 f"n_layers={config.n_layers}")
         policy.load_state_dict(trainer["policy"])
         optimizer.load_state_dict(trainer["optimizer"])
+        if saved["training"].get("validation") != VALIDATION_SCORE:
+            raise ArgumentError(f"{last} was written by an older trainer (another validation score); "
+                                "start a new run, with --init to keep its weights")
         start, best = int(saved["training"]["iteration"]), float(saved["training"]["best_validation"])
     elif last.exists():
         raise ArgumentError(f"{last} exists: pass resume=True (--resume) to continue, or another out folder")
@@ -185,14 +197,15 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
     validation = validation_set(config)
     writer = SummaryWriter(str(out / "tb"), purge_step=start or None)
     if start == 0:
-        rule = float(np.mean([_rule_actions(instance, config.mode)[1] for instance in validation]))
-        writer.add_scalar("validation/mwkr_eet_makespan", rule, 0)
+        rule = _mean_gap([_rule_actions(instance, config.mode)[1] for instance in validation], validation)
+        writer.add_scalar("validation/mwkr_eet_gap", rule, 0)
     settings = {key: value for key, value in asdict(config).items() if key != "resume"}
 
     def save(path: Path, iteration: int, with_trainer: bool) -> None:
         trainer = {"policy": policy.state_dict(), "optimizer": optimizer.state_dict()} if with_trainer else None
         save_fjsp_agent(path, policy, config.mode, trainer_state=trainer,
-                        training={"iteration": iteration, "best_validation": best, "settings": settings})
+                        training={"iteration": iteration, "best_validation": best, "validation": VALIDATION_SCORE,
+                                  "settings": settings})
 
     bar = tqdm(range(start, config.iterations), initial=start, total=config.iterations, disable=not progress,
                desc="fjsp-gnn")
@@ -206,7 +219,8 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
                 actions, makespan = _rule_actions(instance, config.mode)
             else:
                 policy.eval()
-                sampled = lockstep_rollouts(policy, instance, config.mode, [False] * config.samples, generator)
+                greedy = [index == 0 for index in range(config.samples)]
+                sampled = lockstep_rollouts(policy, instance, config.mode, greedy, generator)
                 chosen = best_rollout(sampled)
                 actions, makespan = chosen.actions, chosen.makespan
             found.append(makespan / instance.n_operations)
@@ -223,12 +237,12 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
         done = iteration + 1
         if done % config.validate_every == 0 or done == config.iterations:
             policy.eval()
-            score = float(np.mean(greedy_makespans(policy, validation, config.mode)))
-            writer.add_scalar("validation/greedy_makespan", score, done)
+            score = greedy_gap(policy, validation, config.mode)
+            writer.add_scalar("validation/greedy_gap", score, done)
             if score < best:
                 best = score
                 save(best_path, done, with_trainer=False)
-            bar.set_postfix(loss=f"{loss:.3f}", val=f"{score:.1f}", best=f"{best:.1f}")
+            bar.set_postfix(loss=f"{loss:.3f}", val=f"{score:.2f}", best=f"{best:.2f}")
         save(last, done, with_trainer=True)
         writer.flush()
     writer.close()
@@ -282,8 +296,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.
         init=args.init,
         command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
     summary = train_fjsp(config, progress=not args.no_progress)
-    print(f"done: iteration {summary['iteration']}, best validation greedy makespan {summary['best_validation']:.2f}, "
-          f"{summary['best']}")
+    print(f"done: iteration {summary['iteration']}, best validation greedy gap {summary['best_validation']:.2f} % "
+          f"to the trivial lower bounds, {summary['best']}")
     return 0
 
 

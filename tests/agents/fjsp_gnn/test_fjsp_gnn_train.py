@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cpgym.agents.fjsp_gnn.checkpoint import load_fjsp_agent, read_fjsp_config
+from cpgym.agents.fjsp_gnn.checkpoint import (
+    load_fjsp_agent,
+    load_fjsp_trainer_state,
+    read_fjsp_config,
+    save_fjsp_agent,
+)
 from cpgym.agents.fjsp_gnn.train import TrainConfig, main, train_fjsp, validation_set
 from cpgym.errors import ArgumentError
 
@@ -27,6 +32,11 @@ def test_two_iterations_then_resume_continues(tmp_path):
     assert read_fjsp_config(tmp_path / "last.pt")["training"]["iteration"] == 3
     with pytest.raises(ArgumentError, match="architecture"):
         train_fjsp(_config(tmp_path, iterations=4, resume=True, hidden_dim=16), progress=False)
+    agent, trainer = load_fjsp_agent(tmp_path / "last.pt"), load_fjsp_trainer_state(tmp_path / "last.pt")[1]
+    save_fjsp_agent(tmp_path / "old" / "last.pt", agent.policy, "active", trainer_state=trainer,
+                    training={"iteration": 3, "best_validation": 150.0})  # an older trainer's: best makespan
+    with pytest.raises(ArgumentError, match="older trainer"):
+        train_fjsp(_config(tmp_path / "old", iterations=4, resume=True), progress=False)
     warm = train_fjsp(_config(tmp_path / "warm", iterations=1, init=str(tmp_path / "best.pt")), progress=False)
     assert warm["iteration"] == 1
     with pytest.raises(ArgumentError, match="architecture"):
