@@ -3,9 +3,9 @@
 Self-labelling (Corsini, Porrello, Calderara, Dell'Amico, "Self-labeling the job shop scheduling
 problem", NeurIPS 2024): each iteration generates instances of the chosen generators (SD1 of Song
 et al. 2022 by default; see :data:`~cpgym.instances.fjsp_generators.GENERATORS`) and sizes, samples
-``samples`` solutions of each with the current policy (in lockstep; the first greedy, so that a label is
-never worse than the greedy rollout), and takes ``epochs`` Adam steps
-on the cross-entropy of the best solutions' actions (the steps with a choice). The first
+``samples`` solutions of each with the current policy (in lockstep; the first greedy, so that a label
+is never worse than the greedy rollout), and takes ``epochs`` Adam steps on the cross-entropy of the
+best solutions' actions (the steps with a choice). The first
 ``imitation_iterations`` iterations may label with the ``mwkr-eet`` rule instead, a cheap warm start;
 ``init`` starts a fresh run from the weights of a checkpoint.
 
