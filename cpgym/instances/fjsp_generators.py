@@ -32,6 +32,7 @@ from cpgym.errors import ArgumentError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 
 SD_SIZES = ((10, 5), (20, 5), (15, 10), (20, 10))  # (jobs, machines) used for training and testing
+HURINK_VARIANTS = ("edata", "rdata", "vdata")
 
 
 def _sd1_durations(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -108,9 +109,6 @@ def generate_sd2(n_jobs: int, n_machines: int, seed: int | None = None, name: st
     """An SD2 instance (DANIEL, Wang et al. 2023): ``n_machines`` operations per job."""
     return _generate("sd2", n_jobs, n_machines, seed, name, lambda rng: _song_job(
         rng, n_machines, n_machines, lambda rng, count: rng.integers(1, 100, size=count)))
-
-
-HURINK_VARIANTS = ("edata", "rdata", "vdata")
 
 
 @dataclass(frozen=True)

@@ -175,11 +175,11 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
         if saved["policy"] != {"hidden_dim": config.hidden_dim, "n_layers": config.n_layers}:
             raise ArgumentError(f"{last} has architecture {saved['policy']}, not hidden_dim={config.hidden_dim}, "
                                 f"n_layers={config.n_layers}")
-        policy.load_state_dict(trainer["policy"])
-        optimizer.load_state_dict(trainer["optimizer"])
         if saved["training"].get("validation") != VALIDATION_SCORE:
             raise ArgumentError(f"{last} was written by an older trainer (another validation score); "
                                 "start a new run, with --init to keep its weights")
+        policy.load_state_dict(trainer["policy"])
+        optimizer.load_state_dict(trainer["optimizer"])
         start, best = int(saved["training"]["iteration"]), float(saved["training"]["best_validation"])
     elif last.exists():
         raise ArgumentError(f"{last} exists: pass resume=True (--resume) to continue, or another out folder")
