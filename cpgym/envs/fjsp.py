@@ -80,7 +80,8 @@ _AS_FLEXIBLE: dict[str, Callable[[Any], FlexibleJobShopInstance]] = {
 class FlexibleGenerator:
     """Picklable instance generator: instances of ``n_jobs`` x ``n_machines`` drawn from the env's RNG
     by the generator named ``kind`` (:data:`~cpgym.instances.fjsp_generators.GENERATORS`: ``"sd1"``
-    (Song et al. 2022), ``"sd2"`` (DANIEL), ``"hurink-edata"``, ``"hurink-rdata"``, ``"hurink-vdata"``)."""
+    (Song et al. 2022), ``"sd2"`` (DANIEL), ``"hurink-edata"``, ``"hurink-rdata"``, ``"hurink-vdata"``,
+    ``"brandimarte"``)."""
 
     kind: str = "sd1"
     n_jobs: int = 10

@@ -17,8 +17,10 @@ from cpgym.instances import check, get_problem, load, problems, resolve_instance
 from cpgym.instances.capital_budgeting import cb_data_dir
 from cpgym.instances.fjsp import FlexibleJobShopInstance, format_fjs, looks_like_fjs, parse_fjs, read_fjs, write_fjs
 from cpgym.instances.fjsp_generators import (
+    BRANDIMARTE_ROWS,
     HURINK_VARIANTS,
     SD_SIZES,
+    generate_brandimarte,
     generate_hurink,
     generate_sd1,
     generate_sd2,
@@ -240,6 +242,28 @@ def test_hurink_like_instances_are_flexible_job_shops_as_flexible_as_the_bundled
     assert generate_hurink(10, 10, variant, seed=3) == instances[3]
     assert instances[3].name == f"hurink-{variant}_10x10_seed3"
     assert generator_kind(f"hurink-{variant}").make(10, 10, seed=3) == instances[3]
+
+
+def _fits(instance, row):
+    """Whether ``instance`` could have been drawn with Brandimarte parameter ``row``."""
+    return (all(row.operations[0] <= len(job) <= row.operations[1] for job in instance.jobs)
+            and all(len(options) <= row.most_machines and all(row.durations[0] <= p <= row.durations[1]
+                                                              for _, p in options)
+                    for job in instance.jobs for options in job))
+
+
+def test_brandimarte_rows_are_those_of_the_mk_files_and_the_generator_follows_one_row_per_instance():
+    for number, row in enumerate(BRANDIMARTE_ROWS, start=1):
+        assert _fits(load_fjsp(f"mk{number:02d}"), row)
+    instances = [generate_brandimarte(15, 8, seed=s) for s in range(200)]
+    rows = [[row for row in BRANDIMARTE_ROWS if _fits(instance, row)] for instance in instances]
+    assert all(rows)  # each instance fits a row
+    assert {row.durations for fitting in rows for row in fitting} == {row.durations for row in BRANDIMARTE_ROWS}
+    most = [max(len(options) for job in i.jobs for options in job) for i in instances]
+    assert max(most) == 6 and max(len(options) for job in generate_brandimarte(5, 3, seed=1).jobs
+                                  for options in job) <= 3  # at most m eligible machines
+    assert generator_kind("brandimarte").make(15, 8, seed=7) == instances[7]
+    assert instances[7].name == "brandimarte_15x8_seed7" and instances[7].metadata["generator"] == "brandimarte"
 
 
 def test_unknown_generator_names_the_known_ones():
