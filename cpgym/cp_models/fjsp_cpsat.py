@@ -8,11 +8,12 @@ The contract is :func:`~cpgym.cp_models.jobshop_cpsat.solve_jobshop`'s. Models w
 :data:`LARGE_MODEL_OPTIONS` (operation, machine) options are solved with CP-SAT's probing turned off
 (``cp_model_probing_level = 0``): on the large Behnke & Geiger instances the default presolve probing
 spent the whole of a 10 s, one-worker budget and found no schedule (BENCHMARKS.md, "FJSP: CP-SAT on
-large instances").
+large instances"). :func:`improve_fjsp` is the warm start of the ``agent+cpsat`` methods.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ def solve_fjsp(
     fixed_starts: Ragged | None = None,
     callback: TraceCallback | None = None,
     log_search: bool = False,
+    parameters: dict[str, object] | None = None,
 ) -> FlexibleJobShopSolution:
     """Minimise the makespan with CP-SAT.
 
@@ -80,6 +82,8 @@ def solve_fjsp(
             or start (a partial schedule to complete), -1 leaves it free. An infeasible prefix yields
             status ``"infeasible"``; a fixed machine the operation cannot use is an :class:`ArgumentError`.
         callback: called as ``callback(seconds, makespan, bound)`` on each improving solution.
+        parameters: further CP-SAT parameters (``SatParameters`` field names), e.g.
+            ``{"interleave_search": True}``.
     """
     started = time.perf_counter()
     time_limit = check_seconds(time_limit)
@@ -147,7 +151,7 @@ def solve_fjsp(
         model.add_hint(makespan, hint_makespan)
 
     n_options = sum(len(options) for job in instance.jobs for options in job)
-    parameters = {"cp_model_probing_level": 0} if n_options >= LARGE_MODEL_OPTIONS else None
+    parameters = {**({"cp_model_probing_level": 0} if n_options >= LARGE_MODEL_OPTIONS else {}), **(parameters or {})}
     solver, status, recorder = run_cpsat(model, time_limit - (time.perf_counter() - started), workers, seed,
                                          callback, log_search, parameters)
     wall = time.perf_counter() - started
@@ -160,4 +164,39 @@ def solve_fjsp(
     schedule = FlexibleSchedule(instance, machines, [[solver.value(s) for s in row] for row in starts])
     return FlexibleJobShopSolution(
         instance, name, schedule.makespan, int(solver.best_objective_bound), wall, schedule, recorder.trace
+    )
+
+
+MIN_PHASE_SECONDS = 1.0  # improve_fjsp runs its second phase only with at least this much time left
+
+
+def improve_fjsp(instance: FlexibleJobShopInstance, hint: FlexibleSchedule, time_limit: float = 10.0,
+                 workers: int | None = None, seed: int = 0) -> FlexibleJobShopSolution:
+    """Improve the schedule ``hint`` with CP-SAT within ``time_limit`` seconds: the better schedule of
+    two phases (None if neither found one: CP-SAT did not get as far as taking the hint).
+
+    With one worker, CP-SAT's search follows the hint and on the larger Hurink edata instances stays at
+    it for the whole limit (BENCHMARKS.md, "FJSP warm start"). So the first half of the time goes to
+    the hinted search, and the rest, from the best schedule so far, to ``interleave_search`` (CP-SAT's
+    subsolvers, large neighbourhood search among them, in turn on the one thread). With more workers,
+    whose portfolio has those subsolvers already, the whole limit goes to one hinted solve. The trace's
+    times count from the start of the first phase.
+    """
+    started = time.perf_counter()
+    time_limit = check_seconds(time_limit)
+    single = (workers or os.cpu_count() or 1) == 1
+    first = solve_fjsp(instance, time_limit / 2 if single else time_limit, workers, seed, hint=hint)
+    left = time_limit - (time.perf_counter() - started)
+    if not single or first.status == Status.OPTIMAL or left < MIN_PHASE_SECONDS:
+        return first
+    best = first.schedule if first.schedule is not None else hint
+    second_started = time.perf_counter() - started
+    second = solve_fjsp(instance, left, workers, seed, hint=best, parameters={"interleave_search": True})
+    improved = second.schedule is not None and (first.schedule is None or second.makespan <= first.makespan)
+    chosen = second if improved else first
+    bounds = [bound for bound in (first.lower_bound, second.lower_bound) if bound is not None]
+    status = second.status if improved else (Status.FEASIBLE if first.schedule is not None else second.status)
+    return FlexibleJobShopSolution(
+        instance, status, chosen.makespan, max(bounds, default=None), time.perf_counter() - started,
+        chosen.schedule, first.trace + [(second_started + t, makespan, bound) for t, makespan, bound in second.trace],
     )

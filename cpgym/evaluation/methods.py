@@ -18,7 +18,8 @@ Specs: ``NAME`` or ``NAME:ARG``.
   (tabu search over N5 moves) and ``lns:SECONDS`` (CP-SAT large-neighbourhood search), the last two
   started from an MWKR schedule;
 * ``H+cpsat:SECONDS``, ``H+tabu:SECONDS``, ``H+lns:SECONDS`` — heuristic ``H`` (a rule, ``sbh`` or a
-  learned agent) starts CP-SAT (as a hint: start times, and machines for the flexible job shop), tabu
+  learned agent) starts CP-SAT (as a hint: start times, and machines for the flexible job shop, where
+  :func:`~cpgym.cp_models.fjsp_cpsat.improve_fjsp` searches from it in two phases), tabu
   search or LNS (job shop only; a composite applies to the problems both parts apply to); the whole
   method (heuristic included) gets SECONDS, so ``gnn+cpsat:10`` compares with ``cpsat:10``: ``H``
   must finish within SECONDS (else it has no solution), and with under max(1 s, 5 %) left after ``H``
@@ -122,9 +123,12 @@ def _jobshop_cpsat(instance: JobShopInstance, settings: Settings, time_limit: fl
 
 
 def _fjsp_cpsat(instance: Any, settings: Settings, time_limit: float, hint: Any) -> MethodResult:
-    from cpgym.cp_models.fjsp_cpsat import solve_fjsp
+    from cpgym.cp_models.fjsp_cpsat import improve_fjsp, solve_fjsp
 
-    result = solve_fjsp(instance, time_limit=time_limit, workers=settings.threads, seed=settings.seed, hint=hint)
+    if hint is None:
+        result = solve_fjsp(instance, time_limit=time_limit, workers=settings.threads, seed=settings.seed)
+    else:
+        result = improve_fjsp(instance, hint, time_limit=time_limit, workers=settings.threads, seed=settings.seed)
     return MethodResult(result.schedule, result.status, result.lower_bound)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 import cpgym.instances.fjsp_library  # noqa: F401  (registers "fjsp" until cpgym.instances imports it)
 from cpgym.cp_models import solve_jobshop
-from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, solve_fjsp
+from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, improve_fjsp, solve_fjsp
 from cpgym.errors import ArgumentError
 from cpgym.instances import check, load
 from cpgym.instances.fjsp import FlexibleJobShopInstance
@@ -118,4 +118,48 @@ def test_large_models_are_solved_without_probing(monkeypatch):
     assert solve_fjsp(instance, time_limit=5, workers=1).makespan == 40
     monkeypatch.setattr(fjsp_cpsat, "LARGE_MODEL_OPTIONS", 100)
     assert solve_fjsp(instance, time_limit=5, workers=1).makespan == 40  # the optimum either way
-    assert seen == [None, {"cp_model_probing_level": 0}]
+    assert seen == [{}, {"cp_model_probing_level": 0}]
+    assert solve_fjsp(instance, time_limit=5, workers=1, parameters={"interleave_search": True}).makespan == 40
+    assert seen[-1] == {"cp_model_probing_level": 0, "interleave_search": True}
+
+
+def _spy_solves(monkeypatch) -> list[dict]:
+    """Record the time limit and parameters of every solve_fjsp call improve_fjsp makes."""
+    import cpgym.cp_models.fjsp_cpsat as fjsp_cpsat
+
+    calls, real = [], fjsp_cpsat.solve_fjsp
+
+    def spy(instance, time_limit, workers, seed, hint, parameters=None):
+        calls.append({"time_limit": time_limit, "workers": workers, "parameters": parameters,
+                      "hint_makespan": hint.makespan})
+        return real(instance, time_limit, workers, seed, hint=hint, parameters=parameters)
+
+    monkeypatch.setattr(fjsp_cpsat, "solve_fjsp", spy)
+    return calls
+
+
+def test_improve_searches_from_the_hint_then_interleaved_from_the_best_schedule(monkeypatch):
+    instance = load_fjsp("mk10")  # open: neither phase proves it in a few seconds
+    hint = solve_fjsp(instance, time_limit=1, workers=1, seed=3).schedule
+    calls = _spy_solves(monkeypatch)
+    result = improve_fjsp(instance, hint, time_limit=4, workers=1)
+    assert [call["parameters"] for call in calls] == [None, {"interleave_search": True}]
+    assert calls[0]["time_limit"] == 2 and 1 < calls[1]["time_limit"] <= 2
+    assert calls[0]["hint_makespan"] == hint.makespan >= calls[1]["hint_makespan"] >= result.makespan
+    assert result.status == "feasible" and result.lower_bound < result.makespan and result.wall_time < 4.6
+    times = [seconds for seconds, _, _ in result.trace]
+    makespans = [makespan for _, makespan, _ in result.trace]
+    assert times == sorted(times) and makespans[0] == hint.makespan and min(makespans) == result.makespan
+    assert_valid(result)
+
+
+def test_improve_stops_after_a_proof_and_gives_more_workers_one_hinted_solve(monkeypatch):
+    instance = load_fjsp("mk01")
+    hint = solve_fjsp(instance, time_limit=0.3, workers=1, seed=3).schedule
+    calls = _spy_solves(monkeypatch)
+    result = improve_fjsp(instance, hint, time_limit=20, workers=1)
+    assert result.status == "optimal" and result.makespan == 40 and len(calls) == 1
+    assert_valid(result)
+    calls.clear()
+    assert improve_fjsp(instance, hint, time_limit=20, workers=2).makespan == 40
+    assert calls == [{"time_limit": 20, "workers": 2, "parameters": None, "hint_makespan": hint.makespan}]
