@@ -378,6 +378,10 @@ def test_generator_default_padding_and_seeding():
     assert names[0] == names[1] != names[2]
     sd2 = FlexibleJobShopEnv(generator=FlexibleGenerator("sd2", 4, 3))
     assert sd2.max_operations == 12 and sd2.reset(seed=0)[0]["n_operations"][0] == 12
+    brandimarte = FlexibleJobShopEnv(generator=FlexibleGenerator("brandimarte", 4, 3))  # up to 15 ops per job
+    assert brandimarte.max_operations == 60
+    for seed in range(5):
+        assert random_episode(brandimarte, seed)[1]["schedule"].makespan > 0
     with pytest.raises(ArgumentError, match="unknown flexible job-shop generator .* known: sd1, sd2, hurink-edata"):
         FlexibleGenerator("sd3")
 
