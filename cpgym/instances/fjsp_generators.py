@@ -85,11 +85,13 @@ def _generate(kind: str, n_jobs: int, n_machines: int, seed: int | None, name: s
 
 
 def _song_job(rng: np.random.Generator, n_machines: int, n_operations: int,
-              durations: Callable[[np.random.Generator, int], np.ndarray]) -> Job:
-    """A job of SD1 / SD2: per operation a uniform random subset of U{1, m} machines."""
+              durations: Callable[[np.random.Generator, int], np.ndarray], most: int | None = None) -> Job:
+    """A job of SD1 / SD2 (and Brandimarte-like): per operation a uniform random subset of U{1, most}
+    machines (``most`` = m by default), each with a duration drawn by ``durations``."""
     operations = []
     for _ in range(n_operations):
-        machines = np.sort(rng.choice(n_machines, size=int(rng.integers(1, n_machines + 1)), replace=False))
+        count = int(rng.integers(1, (most or n_machines) + 1))
+        machines = np.sort(rng.choice(n_machines, size=count, replace=False))
         operations.append(tuple(zip(machines.tolist(), durations(rng, len(machines)).tolist())))
     return tuple(operations)
 
@@ -138,14 +140,14 @@ def generate_brandimarte(n_jobs: int, n_machines: int, seed: int | None = None, 
     def job_drawer(rng: np.random.Generator) -> Callable[[np.random.Generator], Job]:
         row = BRANDIMARTE_ROWS[int(rng.integers(len(BRANDIMARTE_ROWS)))]
         most = min(row.most_machines, n_machines)
+        low, high = row.durations
+
+        def durations(rng: np.random.Generator, count: int) -> np.ndarray:
+            return rng.integers(low, high + 1, size=count)
 
         def job(rng: np.random.Generator) -> Job:
-            operations = []
-            for _ in range(int(rng.integers(row.operations[0], row.operations[1] + 1))):
-                machines = np.sort(rng.choice(n_machines, size=int(rng.integers(1, most + 1)), replace=False))
-                durations = rng.integers(row.durations[0], row.durations[1] + 1, size=len(machines))
-                operations.append(tuple(zip(machines.tolist(), durations.tolist())))
-            return tuple(operations)
+            n_operations = int(rng.integers(row.operations[0], row.operations[1] + 1))
+            return _song_job(rng, n_machines, n_operations, durations, most)
 
         return job
 
