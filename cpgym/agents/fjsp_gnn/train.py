@@ -7,7 +7,11 @@ et al. 2022 by default; see :data:`~cpgym.instances.fjsp_generators.GENERATORS`)
 is never worse than the greedy rollout), and takes ``epochs`` Adam steps on the cross-entropy of the
 best solutions' actions (the steps with a choice). The first
 ``imitation_iterations`` iterations may label with the ``mwkr-eet`` rule instead, a cheap warm start;
-``init`` starts a fresh run from the weights of a checkpoint.
+``init`` starts a fresh run from the weights of a checkpoint. With ``ema`` > 0 the validation and
+the saved weights are an exponential moving average of the trained ones (Polyak averaging, decay
+``ema`` per Adam step; ``torch.optim.swa_utils.AveragedModel``): self-labelling's validation score
+swings by a point from one check to the next, and averaged weights were better than either end
+(BENCHMARKS.md, "FJSP learned agent: averaged weights").
 
 Outputs in ``out``: ``last.pt`` (with the optimizer state; ``resume=True`` continues from it at the
 next iteration, instances and samples being seeded by ``(seed, iteration)``), ``best.pt`` (the best
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch as th
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cpgym.agents import require_rl
 from cpgym.agents.fjsp_gnn.checkpoint import load_fjsp_agent, load_fjsp_trainer_state, save_fjsp_agent
@@ -68,6 +73,7 @@ class TrainConfig:
     batch_states: int = 512
     resume: bool = False
     init: str | None = None
+    ema: float = 0.0
     command: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +91,8 @@ class TrainConfig:
                 raise ArgumentError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ArgumentError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.ema < 1:
+            raise ArgumentError(f"ema must be in [0, 1) (0: no averaging), got {self.ema}")
         if self.mode not in MODES:
             raise ArgumentError(f"mode must be one of {MODES}, got {self.mode!r}")
 
@@ -190,6 +198,12 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
                                 f"hidden_dim={config.hidden_dim}, n_layers={config.n_layers}")
         policy.load_state_dict(initial.policy.state_dict())
     policy.to(config.device)
+    averaged = AveragedModel(policy, multi_avg_fn=get_ema_multi_avg_fn(config.ema)) if config.ema else None
+    if averaged is not None and config.resume:
+        if "ema" not in trainer:
+            raise ArgumentError(f"{last} was trained without --ema; resume without it")
+        averaged.load_state_dict(trainer["ema"])
+    exported = policy if averaged is None else averaged.module  # what is validated and saved
     for state in optimizer.state.values():  # after a resume the optimizer state comes on CPU
         for key, value in state.items():
             if isinstance(value, th.Tensor) and key != "step":
@@ -203,7 +217,9 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
 
     def save(path: Path, iteration: int, with_trainer: bool) -> None:
         trainer = {"policy": policy.state_dict(), "optimizer": optimizer.state_dict()} if with_trainer else None
-        save_fjsp_agent(path, policy, config.mode, trainer_state=trainer,
+        if trainer is not None and averaged is not None:
+            trainer["ema"] = averaged.state_dict()
+        save_fjsp_agent(path, exported, config.mode, trainer_state=trainer,
                         training={"iteration": iteration, "best_validation": best, "validation": VALIDATION_SCORE,
                                   "settings": settings})
 
@@ -231,13 +247,15 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
         loss = 0.0
         for _ in range(config.epochs if states else 0):
             loss = _loss_step(policy, optimizer, states, labels, config.batch_states)
+            if averaged is not None:
+                averaged.update_parameters(policy)
         writer.add_scalar("train/loss", loss, iteration + 1)
         writer.add_scalar("train/label_makespan_per_op", float(np.mean(found)), iteration + 1)
         writer.add_scalar("train/seconds", time.perf_counter() - started, iteration + 1)
         done = iteration + 1
         if done % config.validate_every == 0 or done == config.iterations:
-            policy.eval()
-            score = greedy_gap(policy, validation, config.mode)
+            exported.eval()
+            score = greedy_gap(exported, validation, config.mode)
             writer.add_scalar("validation/greedy_gap", score, done)
             if score < best:
                 best = score
@@ -283,6 +301,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.
     parser.add_argument("--layers", type=int, default=defaults.n_layers)
     parser.add_argument("--validation-instances", type=int, default=defaults.validation_instances)
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
+    parser.add_argument("--ema", type=float, default=defaults.ema,
+                        help="decay of the moving average of the weights that is validated and saved (0: off)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -293,7 +313,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.
         lr=args.lr, seed=args.seed, out=args.out, device=args.device, hidden_dim=args.hidden_dim,
         n_layers=args.layers, mode=args.mode, imitation_iterations=args.imitation_iterations, epochs=args.epochs,
         validation_instances=args.validation_instances, validate_every=args.validate_every, resume=args.resume,
-        init=args.init,
+        init=args.init, ema=args.ema,
         command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
     summary = train_fjsp(config, progress=not args.no_progress)
     print(f"done: iteration {summary['iteration']}, best validation greedy gap {summary['best_validation']:.2f} % "

@@ -67,3 +67,22 @@ def test_validation_set_takes_the_generators_in_turn_and_their_sizes_in_turn(tmp
     assert kinds == ["sd1", "hurink-edata", "sd1", "hurink-edata", "sd1"]
     assert [(i.n_jobs, i.n_machines) for i in instances] == [(3, 2), (3, 2), (5, 4), (5, 4), (3, 2)]
     assert [i.jobs for i in validation_set(config)] == [i.jobs for i in instances]  # fixed
+
+
+def test_ema_validates_and_saves_the_moving_average_of_the_weights(tmp_path):
+    train_fjsp(_config(tmp_path, iterations=1, ema=0.9), progress=False)  # one Adam step: the average is it
+    first = load_fjsp_trainer_state(tmp_path / "last.pt")[1]["policy"]
+    saved = load_fjsp_agent(tmp_path / "last.pt").policy.state_dict()
+    assert all(saved[key].equal(first[key]) for key in first)
+    train_fjsp(_config(tmp_path, iterations=2, ema=0.9, resume=True), progress=False)
+    second = load_fjsp_trainer_state(tmp_path / "last.pt")[1]["policy"]
+    saved = load_fjsp_agent(tmp_path / "last.pt").policy.state_dict()
+    for key in first:
+        assert saved[key].allclose(0.9 * first[key] + 0.1 * second[key], atol=1e-6)
+    assert not all(saved[key].equal(second[key]) for key in first)
+    assert load_fjsp_agent(tmp_path / "best.pt").mode == "active"
+    train_fjsp(_config(tmp_path / "plain", iterations=1), progress=False)
+    with pytest.raises(ArgumentError, match="without --ema"):
+        train_fjsp(_config(tmp_path / "plain", iterations=2, ema=0.9, resume=True), progress=False)
+    with pytest.raises(ArgumentError, match="ema must be in"):
+        _config(tmp_path, ema=1.0)
