@@ -70,7 +70,6 @@ def solve_fjsp(
     callback: TraceCallback | None = None,
     log_search: bool = False,
     parameters: dict[str, object] | None = None,
-    patience: float | None = None,
 ) -> FlexibleJobShopSolution:
     """Minimise the makespan with CP-SAT.
 
@@ -85,7 +84,6 @@ def solve_fjsp(
         callback: called as ``callback(seconds, makespan, bound)`` on each improving solution.
         parameters: further CP-SAT parameters (``SatParameters`` field names), e.g.
             ``{"interleave_search": True}``.
-        patience: also stop this many seconds after the latest solution (none: run to the limit).
     """
     started = time.perf_counter()
     time_limit = check_seconds(time_limit)
@@ -155,7 +153,7 @@ def solve_fjsp(
     n_options = sum(len(options) for job in instance.jobs for options in job)
     parameters = {**({"cp_model_probing_level": 0} if n_options >= LARGE_MODEL_OPTIONS else {}), **(parameters or {})}
     solver, status, recorder = run_cpsat(model, time_limit - (time.perf_counter() - started), workers, seed,
-                                         callback, log_search, parameters, patience)
+                                         callback, log_search, parameters)
     wall = time.perf_counter() - started
 
     name = STATUS_NAMES.get(status, Status.UNKNOWN)
@@ -170,7 +168,6 @@ def solve_fjsp(
 
 
 MIN_PHASE_SECONDS = 1.0  # improve_fjsp runs its second phase only with at least this much time left
-STALL_FRACTION = 0.2  # improve_fjsp's first phase ends this share of the limit after its latest solution
 
 
 def improve_fjsp(instance: FlexibleJobShopInstance, hint: FlexibleSchedule, time_limit: float = 10.0,
@@ -178,19 +175,18 @@ def improve_fjsp(instance: FlexibleJobShopInstance, hint: FlexibleSchedule, time
     """Improve the schedule ``hint`` with CP-SAT within ``time_limit`` seconds: the better schedule of
     two phases (None if neither found one: CP-SAT did not get as far as taking the hint).
 
-    With one worker, CP-SAT's search follows the hint; on the larger Hurink edata instances it stays at
-    it for the whole limit, on mid-size ones it keeps improving (BENCHMARKS.md, "FJSP warm start in two
-    phases"). So the hinted search runs until :data:`STALL_FRACTION` of the limit passes without a
-    better schedule, and the rest of the time, from the best schedule so far, goes to
-    ``interleave_search`` (CP-SAT's subsolvers, large neighbourhood search among them, in turn on the
-    one thread). With more workers, whose portfolio has those subsolvers already, the whole limit goes
-    to one hinted solve. The trace's times count from the start of the first phase.
+    With one worker, CP-SAT's search follows the hint and on the larger Hurink edata instances stays at
+    it for the whole limit (BENCHMARKS.md, "FJSP warm start in two
+    phases"). So the first half of the time goes to
+    the hinted search, and the rest, from the best schedule so far, to ``interleave_search`` (CP-SAT's
+    subsolvers, large neighbourhood search among them, in turn on the one thread). With more workers,
+    whose portfolio has those subsolvers already, the whole limit goes to one hinted solve. The trace's
+    times count from the start of the first phase.
     """
     started = time.perf_counter()
     time_limit = check_seconds(time_limit)
     single = (workers or os.cpu_count() or 1) == 1
-    first = solve_fjsp(instance, time_limit, workers, seed, hint=hint,
-                       patience=STALL_FRACTION * time_limit if single else None)
+    first = solve_fjsp(instance, time_limit / 2 if single else time_limit, workers, seed, hint=hint)
     left = time_limit - (time.perf_counter() - started)
     if not single or first.status == Status.OPTIMAL or left < MIN_PHASE_SECONDS:
         return first

@@ -28,7 +28,6 @@ STATUS_NAMES = {
 }
 TraceCallback = Callable[[float, int, int], None]
 STOP_GRACE = 0.5  # seconds past the time limit after which the search is stopped from outside
-STALL_POLL = 0.05  # seconds between two checks of a run_cpsat patience
 
 
 @dataclass
@@ -61,10 +60,8 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         super().__init__()
         self.user = user
         self.trace: list[tuple[float, int, int]] = []
-        self.last_solution: float | None = None  # time.perf_counter() of the latest solution
 
     def on_solution_callback(self) -> None:
-        self.last_solution = time.perf_counter()
         point = (self.wall_time, int(self.objective_value), int(self.best_objective_bound))
         self.trace.append(point)
         if self.user is not None:
@@ -73,11 +70,9 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
 
 def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed: int,
               callback: TraceCallback | None = None, log_search: bool = False,
-              parameters: dict[str, object] | None = None,
-              patience: float | None = None) -> tuple[cp_model.CpSolver, int, _Recorder]:
+              parameters: dict[str, object] | None = None) -> tuple[cp_model.CpSolver, int, _Recorder]:
     """Solve ``model`` for at most ``seconds`` (the scheduling models' one solve step); ``parameters``
-    are further CP-SAT parameters (``SatParameters`` field names); with ``patience`` (seconds) the
-    search also stops once that long has passed since its latest solution (not before a first one).
+    are further CP-SAT parameters (``SatParameters`` field names).
 
     CP-SAT checks its time limit in most phases but not all (on 10,000 operations it has returned
     100 s late); a timer stops the search :data:`STOP_GRACE` seconds past the limit.
@@ -92,26 +87,11 @@ def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed
     recorder = _Recorder(callback)
     watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
     watchdog.start()
-    solved = threading.Event()
-    if patience is not None:
-        threading.Thread(target=_stop_when_stalled, args=(solver, recorder, patience, solved), daemon=True).start()
     try:
         status = solver.solve(model, recorder)
     finally:
         watchdog.cancel()
-        solved.set()
     return solver, status, recorder
-
-
-def _stop_when_stalled(solver: cp_model.CpSolver, recorder: _Recorder, patience: float,
-                       solved: threading.Event) -> None:
-    """Stop ``solver`` once ``patience`` seconds pass after its latest solution (checked every
-    :data:`STALL_POLL` seconds) unless ``solved`` is set first."""
-    while not solved.wait(STALL_POLL):
-        latest = recorder.last_solution
-        if latest is not None and time.perf_counter() - latest > patience:
-            solver.stop_search()
-            return
 
 
 def _as_array(instance: JobShopInstance, starts: Schedule | np.ndarray | None, what: str) -> np.ndarray | None:

@@ -14,6 +14,7 @@ _EXPORTS = {
     "FlexibleGNNAgent": "checkpoint",
     "SHIPPED_FJSP_MODEL": "checkpoint",
     "load_fjsp_agent": "checkpoint",
+    "interpolate_fjsp_agents": "checkpoint",
     "read_fjsp_config": "checkpoint",
     "save_fjsp_agent": "checkpoint",
     "lockstep_rollouts": "decoding",

@@ -115,3 +115,17 @@ def load_fjsp_trainer_state(path: str | Path) -> tuple[dict, dict[str, Any]]:
     if not isinstance(payload.get("trainer"), dict):
         raise CheckpointError(f"{path}: checkpoint has no trainer state (saved without one)")
     return config, payload["trainer"]
+
+
+def interpolate_fjsp_agents(first: FlexibleGNNAgent, second: FlexibleGNNAgent, weight: float) -> FlexibleGNNAgent:
+    """The agent whose weights are ``(1 - weight) * first + weight * second`` (two checkpoints of one
+    architecture and mode, e.g. the start and the end of a fine-tuning run); ``first``'s config."""
+    if not 0 <= weight <= 1:
+        raise CheckpointError(f"the interpolation weight must be in [0, 1], got {weight}")
+    if first.config["policy"] != second.config["policy"] or first.mode != second.mode:
+        raise CheckpointError(f"cannot interpolate {first.config['policy']} ({first.mode}) with "
+                              f"{second.config['policy']} ({second.mode}): not one architecture and mode")
+    policy = FlexibleGNNPolicy(**first.config["policy"])
+    ours, theirs = first.policy.state_dict(), second.policy.state_dict()
+    policy.load_state_dict({key: (1 - weight) * ours[key] + weight * theirs[key].to(ours[key].device) for key in ours})
+    return FlexibleGNNAgent(policy.to(first.policy.device).eval(), first.config)

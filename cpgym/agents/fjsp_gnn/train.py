@@ -97,11 +97,12 @@ class TrainConfig:
             raise ArgumentError(f"mode must be one of {MODES}, got {self.mode!r}")
 
 
-def validation_set(config: TrainConfig) -> list[FlexibleJobShopInstance]:
-    """The fixed validation instances: the generators in turn, and for each the sizes in turn."""
+def validation_set(config: TrainConfig, first_seed: int = VALIDATION_SEED) -> list[FlexibleJobShopInstance]:
+    """The fixed validation instances: the generators in turn, and for each the sizes in turn
+    (instance ``i`` seeded ``first_seed + i``; another ``first_seed`` gives a held-out set)."""
     kinds = len(config.generators)
     return [generator_kind(config.generators[i % kinds]).make(
-                *config.sizes[(i // kinds) % len(config.sizes)], seed=VALIDATION_SEED + i, name=f"val{i}")
+                *config.sizes[(i // kinds) % len(config.sizes)], seed=first_seed + i, name=f"val{i}")
             for i in range(config.validation_instances)]
 
 

@@ -8,6 +8,7 @@ import torch as th
 
 from cpgym.agents.fjsp_gnn.checkpoint import (
     FlexibleGNNAgent,
+    interpolate_fjsp_agents,
     load_fjsp_agent,
     load_fjsp_trainer_state,
     read_fjsp_config,
@@ -99,3 +100,23 @@ def test_checkpoint_round_trip_and_refusals(policy, tmp_path):
         load_fjsp_trainer_state(save_fjsp_agent(tmp_path / "plain.pt", policy, "active"))
     with pytest.raises(MissingFileError):
         load_fjsp_agent(tmp_path / "missing.pt")
+
+
+def test_interpolation_of_two_checkpoints(policy, tmp_path):
+    th.manual_seed(1)
+    other = FlexibleGNNPolicy(hidden_dim=16, n_layers=2).eval()
+    first = load_fjsp_agent(save_fjsp_agent(tmp_path / "a.pt", policy, "non_delay"))
+    second = load_fjsp_agent(save_fjsp_agent(tmp_path / "b.pt", other, "non_delay"))
+    mixed = interpolate_fjsp_agents(first, second, 0.25)
+    assert mixed.mode == "non_delay"
+    for key, value in mixed.policy.state_dict().items():
+        assert value.allclose(0.75 * policy.state_dict()[key] + 0.25 * other.state_dict()[key])
+    ends = [interpolate_fjsp_agents(first, second, weight).policy(collate(_observations((4, 3), 2)))
+            for weight in (0, 1)]
+    assert ends[0].equal(policy(collate(_observations((4, 3), 2))))
+    assert ends[1].equal(other(collate(_observations((4, 3), 2))))
+    with pytest.raises(CheckpointError, match="in \\[0, 1\\]"):
+        interpolate_fjsp_agents(first, second, 1.5)
+    active = load_fjsp_agent(save_fjsp_agent(tmp_path / "c.pt", other, "active"))
+    with pytest.raises(CheckpointError, match="not one architecture and mode"):
+        interpolate_fjsp_agents(first, active, 0.5)

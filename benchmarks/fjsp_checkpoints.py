@@ -1,0 +1,77 @@
+"""Score flexible job-shop GNN checkpoints on held-out generated instances (greedy decoding): how the shipped
+model is chosen without looking at the literature benchmarks.
+
+The instances are those of the trainer's validation set for the same generators and sizes, with other seeds
+(``--first-seed + i``; the trainer validates on 10_000 + i): the generators in turn, and for each the sizes
+in turn. A checkpoint is a file, or ``lerp:A:B:W``, the interpolation ``(1 - W) * A + W * B`` of two
+checkpoints of one architecture (``cpgym.agents.fjsp_gnn.checkpoint.interpolate_fjsp_agents``). Score: the
+mean gap (%) of the greedy makespans to the instances' trivial lower bounds, overall and per generator.
+Each score is appended to ``--out`` (CSV) as it comes.
+
+    OMP_NUM_THREADS=1 python benchmarks/fjsp_checkpoints.py runs/a/best.pt lerp:old.pt:runs/a/best.pt:0.3 \
+        [--instances 280] [--first-seed 70000] [--out benchmarks/results/fjsp_checkpoints.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch as th
+
+from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent, interpolate_fjsp_agents, load_fjsp_agent
+from cpgym.agents.fjsp_gnn.decoding import lockstep_rollouts
+from cpgym.agents.fjsp_gnn.train import TrainConfig, validation_set
+
+GENERATORS = ("sd1", "hurink-edata", "hurink-rdata", "hurink-vdata", "brandimarte")
+SIZES = ((10, 5), (20, 5), (15, 8), (10, 10), (20, 10), (10, 15), (20, 15))  # the shipped model's training sizes
+
+
+def load(spec: str) -> FlexibleGNNAgent:
+    """A checkpoint file, or ``lerp:A:B:W``."""
+    if spec.startswith("lerp:"):
+        first, second, weight = spec[len("lerp:"):].rsplit(":", 2)
+        return interpolate_fjsp_agents(load_fjsp_agent(first), load_fjsp_agent(second), float(weight))
+    return load_fjsp_agent(spec)
+
+
+def greedy_gaps(agent: FlexibleGNNAgent, instances: list) -> np.ndarray:
+    """Per instance, the gap (%) of the greedy makespan to the trivial lower bound."""
+    generator = th.Generator()
+    makespans = np.array([lockstep_rollouts(agent.policy, instance, agent.mode, [True], generator)[0].makespan
+                          for instance in instances])
+    bounds = np.array([instance.trivial_lower_bound() for instance in instances])
+    return 100 * (makespans - bounds) / bounds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+", help="checkpoint files or lerp:A:B:W")
+    parser.add_argument("--instances", type=int, default=280)
+    parser.add_argument("--first-seed", type=int, default=70_000)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fjsp_checkpoints.csv"))
+    args = parser.parse_args()
+    th.set_num_threads(1)
+    config = TrainConfig(generators=GENERATORS, sizes=SIZES, validation_instances=args.instances, mode="non_delay")
+    instances = validation_set(config, first_seed=args.first_seed)
+    fields = ["checkpoint", "instances", "first_seed", "mean_gap", *GENERATORS]
+    new = not args.out.exists()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        if new:
+            writer.writeheader()
+        for spec in args.checkpoints:
+            gaps = greedy_gaps(load(spec), instances)
+            row = {"checkpoint": spec, "instances": args.instances, "first_seed": args.first_seed,
+                   "mean_gap": round(float(gaps.mean()), 2),
+                   **{name: round(float(gaps[k::len(GENERATORS)].mean()), 2) for k, name in enumerate(GENERATORS)}}
+            writer.writerow(row)
+            handle.flush()
+            print(" ".join(f"{key}={value}" for key, value in row.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
