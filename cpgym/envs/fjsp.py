@@ -20,10 +20,10 @@ import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, solve_fjsp
-from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, instance_source, integer_action
+from cpgym.envs.checks import instance_option, instance_source, integer_action
 from cpgym.envs.fjsp_state import FlexibleJobShopState
-from cpgym.envs.jobshop import OBSERVATIONS, REWARDS
-from cpgym.envs.jobshop_state import MODES, Mode
+from cpgym.envs.jobshop import configure_dispatching
+from cpgym.envs.jobshop_state import Mode
 from cpgym.errors import ArgumentError, ResetNeededError, UnknownProblemError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_generators import generator_kind
@@ -190,13 +190,7 @@ class FlexibleJobShopEnv(gym.Env):
         invalid_action: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
-                      ("observation", observation, OBSERVATIONS),
-                      ("invalid_action", invalid_action, INVALID_ACTIONS),
-                      ("render_mode", render_mode, (None, *self.metadata["render_modes"])))
-        self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
-        self.invalid_action, self.render_mode = invalid_action, render_mode
-        self.reward_scale = float(reward_scale)
+        configure_dispatching(self, mode, reward, observation, reward_scale, invalid_action, render_mode)
         self.instances, self.generator = instance_source(instance, generator, FlexibleGenerator, _resolve)
         sized = self.instances
         if self.generator is not None:

@@ -52,6 +52,19 @@ OBSERVATIONS = ("graph", "flat")
 InstanceSpec = JobShopInstance | str
 
 
+def configure_dispatching(env: gym.Env, mode: str, reward: str, observation: str, reward_scale: float,
+                          invalid_action: str, render_mode: str | None) -> None:
+    """Check and store the settings the job-shop and flexible job-shop envs share (``ArgumentError``
+    naming the setting and its allowed values)."""
+    check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
+                  ("observation", observation, OBSERVATIONS),
+                  ("invalid_action", invalid_action, INVALID_ACTIONS),
+                  ("render_mode", render_mode, (None, *env.metadata["render_modes"])))
+    env.mode, env.reward_kind, env.observation_kind = mode, reward, observation
+    env.invalid_action, env.render_mode = invalid_action, render_mode
+    env.reward_scale = float(reward_scale)
+
+
 @dataclass(frozen=True)
 class UniformGenerator:
     """Picklable instance generator: ``uniform(n_jobs, n_machines, low, high, seed=rng)``; a
@@ -170,13 +183,7 @@ class JobShopEnv(gym.Env):
         invalid_action: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
-                      ("observation", observation, OBSERVATIONS),
-                      ("invalid_action", invalid_action, INVALID_ACTIONS),
-                      ("render_mode", render_mode, (None, *self.metadata["render_modes"])))
-        self.mode, self.reward_kind, self.observation_kind = mode, reward, observation
-        self.invalid_action, self.render_mode = invalid_action, render_mode
-        self.reward_scale = float(reward_scale)
+        configure_dispatching(self, mode, reward, observation, reward_scale, invalid_action, render_mode)
         self.instances, self.generator = instance_source(instance, generator, UniformGenerator, _resolve)
         sized = self.instances
         if self.generator is not None and (max_jobs is None or max_machines is None):
