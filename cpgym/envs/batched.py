@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from cpgym.envs.checks import check_choices
-from cpgym.envs.jobshop import GRAPH_FEATURES, REWARDS
+from cpgym.envs.dispatching import REWARDS
+from cpgym.envs.jobshop import GRAPH_FEATURES
 from cpgym.envs.jobshop_state import MODES, NEVER, Mode
 from cpgym.errors import ArgumentError, IllegalActionError, MissingExtraError, ResetNeededError
 from cpgym.instances.jobshop import JobShopInstance

@@ -15,14 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, solve_fjsp
 from cpgym.envs.checks import instance_option, instance_source, integer_action
+from cpgym.envs.dispatching import DispatchingEnv
 from cpgym.envs.fjsp_state import FlexibleJobShopState
-from cpgym.envs.jobshop import configure_dispatching
 from cpgym.envs.jobshop_state import Mode
 from cpgym.errors import ArgumentError, ResetNeededError, UnknownProblemError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
@@ -150,7 +149,7 @@ class _Static:
         self.candidate[:state.n_jobs] = state.job_first
 
 
-class FlexibleJobShopEnv(gym.Env):
+class FlexibleJobShopEnv(DispatchingEnv[FlexibleJobShopState]):
     """Flexible job-shop dispatching environment (see ``docs/fjsp_env.md`` for the full contract).
 
     Args:
@@ -174,8 +173,6 @@ class FlexibleJobShopEnv(gym.Env):
     ``reset(options={"instance": inst_or_name})`` plays that instance this episode.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
-
     def __init__(
         self,
         instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
@@ -190,7 +187,7 @@ class FlexibleJobShopEnv(gym.Env):
         invalid_action: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        configure_dispatching(self, mode, reward, observation, reward_scale, invalid_action, render_mode)
+        super().__init__(mode, reward, observation, reward_scale, invalid_action, render_mode)
         self.instances, self.generator = instance_source(instance, generator, FlexibleGenerator, _resolve)
         sized = self.instances
         if self.generator is not None:
@@ -206,8 +203,6 @@ class FlexibleJobShopEnv(gym.Env):
         self.action_space = spaces.Discrete(self.n_actions)
         self.observation_space = self._space()
         self._static: dict[int, _Static] = {}  # keyed by id(instance); holds the instance alive
-        self._state: FlexibleJobShopState | None = None
-        self._over = False  # the episode ended (all scheduled, or an illegal action under "penalty")
 
     def _space(self) -> spaces.Dict:
         max_ops, max_machines = self.max_operations, self.max_machines
@@ -244,25 +239,8 @@ class FlexibleJobShopEnv(gym.Env):
 
     # ------------------------------------------------------------------ public read-only state
     @property
-    def state(self) -> FlexibleJobShopState:
-        """The simulator (partial schedule); treat its arrays as read-only."""
-        if self._state is None:
-            raise ResetNeededError("call reset() first")
-        return self._state
-
-    @property
     def instance(self) -> FlexibleJobShopInstance:
         return self.state.instance
-
-    @property
-    def makespan(self) -> int:
-        """Latest end among the scheduled operations (the final makespan once done)."""
-        return self.state.makespan
-
-    @property
-    def makespan_lb(self) -> int:
-        """Current lower bound of the makespan (the bound the dense reward follows)."""
-        return self.state.makespan_lb
 
     @property
     def illegal_penalty(self) -> float:

@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from cpgym.cp_models.jobshop_cpsat import JobShopSolution, solve_jobshop
-from cpgym.envs.checks import INVALID_ACTIONS, check_choices, instance_option, instance_source, integer_action
-from cpgym.envs.jobshop_state import MODES, JobShopState, Mode
+from cpgym.envs.checks import INVALID_ACTIONS, instance_option, instance_source, integer_action
+from cpgym.envs.dispatching import DispatchingEnv
+from cpgym.envs.jobshop_state import JobShopState, Mode
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances.generators import uniform
 from cpgym.instances.jobshop import JobShopInstance
@@ -47,22 +47,8 @@ FLAT_FEATURES = (
     "remaining_work",  # unscheduled work of the job / time scale
     "ops_left",  # unscheduled operations of the job / n_machines
 )
-REWARDS = ("dense", "sparse")
-OBSERVATIONS = ("graph", "flat")
 InstanceSpec = JobShopInstance | str
 
-
-def configure_dispatching(env: gym.Env, mode: str, reward: str, observation: str, reward_scale: float,
-                          invalid_action: str, render_mode: str | None) -> None:
-    """Check and store the settings the job-shop and flexible job-shop envs share (``ArgumentError``
-    naming the setting and its allowed values)."""
-    check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
-                  ("observation", observation, OBSERVATIONS),
-                  ("invalid_action", invalid_action, INVALID_ACTIONS),
-                  ("render_mode", render_mode, (None, *env.metadata["render_modes"])))
-    env.mode, env.reward_kind, env.observation_kind = mode, reward, observation
-    env.invalid_action, env.render_mode = invalid_action, render_mode
-    env.reward_scale = float(reward_scale)
 
 
 @dataclass(frozen=True)
@@ -142,7 +128,7 @@ class _Static:
         self.candidate[:n_jobs] = np.arange(n_jobs) * n_machines
 
 
-class JobShopEnv(gym.Env):
+class JobShopEnv(DispatchingEnv[JobShopState]):
     """Job-shop dispatching environment (see ``docs/jobshop_env.md`` for the full contract).
 
     Args:
@@ -168,8 +154,6 @@ class JobShopEnv(gym.Env):
     ``reset(options={"instance": inst_or_name})`` plays that instance this episode.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
-
     def __init__(
         self,
         instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
@@ -183,7 +167,7 @@ class JobShopEnv(gym.Env):
         invalid_action: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        configure_dispatching(self, mode, reward, observation, reward_scale, invalid_action, render_mode)
+        super().__init__(mode, reward, observation, reward_scale, invalid_action, render_mode)
         self.instances, self.generator = instance_source(instance, generator, UniformGenerator, _resolve)
         sized = self.instances
         if self.generator is not None and (max_jobs is None or max_machines is None):
@@ -215,30 +199,11 @@ class JobShopEnv(gym.Env):
                 "action_mask": mask_space,
             })
         self._static: dict[int, _Static] = {}  # keyed by id(instance); holds the instance alive
-        self._state: JobShopState | None = None
-        self._over = False  # the episode ended (all scheduled, or an illegal action under "penalty")
 
     # ------------------------------------------------------------------ public read-only state
     @property
-    def state(self) -> JobShopState:
-        """The simulator (partial schedule); treat its arrays as read-only."""
-        if self._state is None:
-            raise ResetNeededError("call reset() first")
-        return self._state
-
-    @property
     def instance(self) -> JobShopInstance:
         return self.state.instance
-
-    @property
-    def makespan(self) -> int:
-        """Latest end among the scheduled operations (the final makespan once done)."""
-        return self.state.makespan
-
-    @property
-    def makespan_lb(self) -> int:
-        """Current lower bound of the makespan (the L2D bound the dense reward follows)."""
-        return self.state.makespan_lb
 
     @property
     def illegal_penalty(self) -> float:
