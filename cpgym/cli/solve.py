@@ -64,11 +64,11 @@ def print_record(record: dict, json_output: bool) -> None:
 
 
 def _applies(name: str) -> tuple[str, ...]:
-    """The problems of an :func:`available` name (the ``gnn-sample`` patterns apply where ``gnn`` does)."""
+    """The problems of an :func:`available` name (a pattern such as ``gnn-sampleN``: those of an instance of it)."""
     try:
         return problems_of(name)
     except UnknownMethodError:
-        return problems_of(name.partition("-")[0])
+        return problems_of(name.replace("SECONDS", "1").replace("N", "2"))
 
 
 def methods_for(problem: Problem) -> list[str]:

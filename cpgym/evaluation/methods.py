@@ -11,7 +11,9 @@ Specs: ``NAME`` or ``NAME:ARG``.
   shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
   sampled rollouts as fit in 10 s (the greedy one included); ``gnn-pomo[:PATH]`` — the greedy rollout and
-  one greedy rollout per first job (POMO-style starts); sampling runs on the batched engine
+  one greedy rollout per first job (POMO-style starts); ``gnn-bisampleN`` / ``gnn-bisample@S``
+  (flexible job shop) — as ``gnn-sample``, half the rollouts (or time) on the time-reversed instance
+  (jobs' operations in reverse order, the schedule read backwards); sampling runs on the batched engine
   (:mod:`cpgym.agents.gnn.decoding`); a model file that does not exist raises
   :class:`~cpgym.errors.MissingFileError` (naming the shipped models) when the spec is built;
 * classical heuristics (:mod:`cpgym.heuristics`): ``sbh`` (shifting bottleneck), ``tabu:SECONDS``
@@ -282,13 +284,16 @@ def _gnn(samples: int, time_limit: float | None = None, pomo: bool = False) -> F
     return factory
 
 
-def _fjsp_gnn(samples: int, time_limit: float | None = None) -> Factory:
-    """``gnn[-sampleN|-sample@S][:PATH]`` on the flexible job shop (:mod:`cpgym.agents.fjsp_gnn`; PATH
-    None: the shipped flexible job-shop model)."""
+def _fjsp_gnn(samples: int, time_limit: float | None = None, both_directions: bool = False) -> Factory:
+    """``gnn[-sampleN|-sample@S|-bisampleN|-bisample@S][:PATH]`` on the flexible job shop
+    (:mod:`cpgym.agents.fjsp_gnn`; PATH None: the shipped flexible job-shop model)."""
 
     def factory(arg: str | None) -> Solver:
         from cpgym.agents.fjsp_gnn.checkpoint import SHIPPED_FJSP_MODEL
         from cpgym.agents.shipped import model_path
+
+        if both_directions and samples == 1:
+            raise ArgumentError("gnn-bisampleN needs N >= 2 (half the rollouts in each direction)")
 
         path = model_path(arg or SHIPPED_FJSP_MODEL)
         if not path.is_file():
@@ -300,7 +305,8 @@ def _fjsp_gnn(samples: int, time_limit: float | None = None) -> Factory:
 
             schedule = solve_fjsp_with_agent(_load_fjsp_agent(path, settings.threads), instance, samples=samples,
                                              seed=settings.seed, time_limit=time_limit,
-                                             stop_after=_earliest(time_limit, settings.time_limit))
+                                             stop_after=_earliest(time_limit, settings.time_limit),
+                                             both_directions=both_directions)
             return MethodResult(schedule, Status.HEURISTIC)
 
         solve.prepare = lambda settings: _load_fjsp_agent(path, settings.threads)
@@ -344,7 +350,8 @@ def _per_problem(factories: dict[str, Factory]) -> Factory:
     return factory
 
 
-_GNN_PATTERN = re.compile(r"^gnn(?:-sample(\d+)|-sample@(\d+(?:\.\d+)?)|(-pomo))?$")
+_GNN_PATTERN = re.compile(
+    r"^gnn(?:-(?P<bi>bi)?sample(?:(?P<samples>\d+)|@(?P<seconds>\d+(?:\.\d+)?))|(?P<pomo>-pomo))?$")
 
 
 @cache
@@ -365,7 +372,8 @@ def rule_names() -> list[str]:
 
 def available() -> list[str]:
     """Names of the registered methods (rules included)."""
-    return sorted({*_REGISTRY, *rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS", "gnn-pomo"})
+    return sorted({*_REGISTRY, *rule_names(), "gnn", "gnn-sampleN", "gnn-sample@SECONDS", "gnn-pomo",
+                   "gnn-bisampleN", "gnn-bisample@SECONDS"})
 
 
 def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
@@ -373,10 +381,12 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
         return _REGISTRY[name]
     match = _GNN_PATTERN.match(name)
     if match:
-        budget = match.group(2)
-        samples, seconds = int(match.group(1) or 0), float(budget) if budget else None
-        jobshop = _gnn(samples, seconds, bool(match.group(3)))
-        if match.group(3):  # gnn-pomo: job shop only
+        budget = match["seconds"]
+        samples, seconds = int(match["samples"] or 0), float(budget) if budget else None
+        if match["bi"]:  # gnn-bisample: flexible job shop only
+            return _fjsp_gnn(samples, seconds, both_directions=True), ("fjsp",)
+        jobshop = _gnn(samples, seconds, bool(match["pomo"]))
+        if match["pomo"]:  # gnn-pomo: job shop only
             return jobshop, JSSP
         return _per_problem({"jssp": jobshop, "fjsp": _fjsp_gnn(samples, seconds)}), ("jssp", "fjsp")
     if name in _rule_problems():

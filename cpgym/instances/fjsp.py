@@ -89,6 +89,15 @@ class FlexibleJobShopInstance:
         return cls(instance.name, jobs, instance.n_machines, instance.lower_bound, instance.upper_bound,
                    {"converted_from": "jssp"})
 
+    def time_reversed(self) -> FlexibleJobShopInstance:
+        """The mirror instance: every job's operations in reverse order. A schedule of it read backwards
+        in time is a schedule of this instance with the same makespan
+        (:func:`~cpgym.instances.fjsp_schedule.from_time_reversed`), so both have the same optimum and
+        bounds; a heuristic may do better on one than on the other."""
+        jobs = tuple(job[::-1] for job in self.jobs)
+        return FlexibleJobShopInstance(f"{self.name}_reversed", jobs, self.n_machines, self.lower_bound,
+                                       self.upper_bound, {**self.metadata, "time_reversed": self.name})
+
     @property
     def n_jobs(self) -> int:
         return len(self.jobs)

@@ -56,6 +56,23 @@ class FlexibleSchedule:
         return cls(instance, data["machines"], data["start_times"])
 
 
+def from_time_reversed(instance: FlexibleJobShopInstance, schedule: FlexibleSchedule) -> FlexibleSchedule:
+    """The schedule of ``instance`` that ``schedule``, a schedule of ``instance.time_reversed()``, is when
+    read backwards in time: each operation keeps the machine of its mirror and ends where the mirror
+    starts, counted back from the makespan (which stays the same)."""
+    if schedule.instance.jobs != tuple(job[::-1] for job in instance.jobs):
+        raise ValueError(f"the schedule is of {schedule.instance.name!r}, not of the time reversal of "
+                         f"{instance.name!r}")
+    makespan = schedule.makespan  # validates ``schedule`` against its own (reversed) instance
+    machines, starts = [], []
+    for job, mirror_machines, mirror_starts in zip(instance.durations, schedule.machines, schedule.start_times):
+        row_machines = list(mirror_machines[::-1])
+        machines.append(row_machines)
+        starts.append([makespan - start - options[machine]
+                       for options, machine, start in zip(job, row_machines, mirror_starts[::-1])])
+    return FlexibleSchedule(instance, machines, starts)
+
+
 class _Grid(NamedTuple):
     """The operations padded to a ``(n_jobs, width)`` grid, as the job-shop overlap check reads them
     (padding has duration 0, which occupies no machine; ``n_machines`` is the grid's width)."""

@@ -118,6 +118,7 @@ def test_cli_solve_prints_machines_and_start_times_and_draws_the_assignment(caps
     err = capsys.readouterr().err
     assert "mwkr-eet" in err and "H+cpsat:SECONDS" in err and "tabu" not in err
     assert "gnn-sampleN" in err and "gnn-pomo" not in err  # the flexible agent has no POMO starts
+    assert "gnn-bisampleN" in err and "gnn-bisample@SECONDS" in err
     assert main(["solve", "mk01", "--method", "tabu:5"]) == 2
     assert "method 'tabu:5' solves jssp instances, not fjsp" in capsys.readouterr().err
 

@@ -53,3 +53,24 @@ def test_time_limits(agent):
         solve_fjsp_with_agent(agent, instance, stop_after=1e-6)
     with pytest.raises(ArgumentError, match="sampling time limit"):
         solve_fjsp_with_agent(agent, instance, time_limit=-1)
+
+
+def test_both_directions_is_the_better_of_the_two_views(agent):
+    from cpgym.instances import from_time_reversed
+
+    for seed in range(3):
+        instance = generate_sd1(5, 3, seed=seed)
+        mirror = instance.time_reversed()
+        expected = min(_valid(instance, solve_fjsp_with_agent(agent, instance, samples=4, seed=seed)),
+                       _valid(mirror, solve_fjsp_with_agent(agent, mirror, samples=3, seed=seed)))
+        both = solve_fjsp_with_agent(agent, instance, samples=7, seed=seed, both_directions=True)
+        assert both.instance is instance and _valid(instance, both) == expected
+        greedy_pair = solve_fjsp_with_agent(agent, instance, samples=2, both_directions=True)
+        backward = from_time_reversed(instance, solve_fjsp_with_agent(agent, mirror))
+        assert greedy_pair.makespan == min(solve_fjsp_with_agent(agent, instance).makespan, backward.makespan)
+    instance = load_fjsp("mk01")
+    assert _valid(instance, solve_fjsp_with_agent(agent, instance, time_limit=0.5, both_directions=True)) > 0
+    with pytest.raises(ArgumentError, match="samples >= 2 or a time limit"):
+        solve_fjsp_with_agent(agent, instance, samples=1, both_directions=True)
+    with pytest.raises(TimeLimitReached, match="mk01"):
+        solve_fjsp_with_agent(agent, instance, samples=4, stop_after=1e-6, both_directions=True)
