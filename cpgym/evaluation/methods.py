@@ -292,7 +292,7 @@ def _fjsp_gnn(samples: int, time_limit: float | None = None, both_directions: bo
         from cpgym.agents.fjsp_gnn.checkpoint import SHIPPED_FJSP_MODEL
         from cpgym.agents.shipped import model_path
 
-        if both_directions and samples == 1:
+        if both_directions and samples < 2 and time_limit is None:
             raise ArgumentError("gnn-bisampleN needs N >= 2 (half the rollouts in each direction)")
 
         path = model_path(arg or SHIPPED_FJSP_MODEL)

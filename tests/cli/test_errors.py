@@ -80,6 +80,7 @@ def test_unknown_or_inapplicable_methods_list_the_ones_that_apply(capsys):
     assert "gnn-pomo" in err and "gnn-bisample" not in err  # flexible job shop only
     fails(capsys, ["solve", "ft06", "--method", "gnn-bisample8"], r"'gnn-bisample8' solves fjsp instances, not jssp")
     fails(capsys, ["solve", "mk01", "--method", "gnn-bisample1"], r"gnn-bisampleN needs N >= 2")
+    fails(capsys, ["solve", "mk01", "--method", "gnn-bisample0"], r"gnn-bisampleN needs N >= 2")
     fails(capsys, ["solve", "ft06", "--method", "ccg"], r"method 'ccg' solves rkp, cb instances, not jssp .*cpsat")
     fails(capsys, ["solve", RKP, "--method", "cpsat"],
           r"'cpsat' solves jssp, fjsp instances, not rkp .*: ccg, neur2ro$")
