@@ -4,7 +4,7 @@ edata, rdata and vdata la01-40; mean gap (%) to the 2026 best-known upper bounds
 
 Each direction starts with its greedy rollout and samples with seed 0, so the "both" column is what the
 evaluator's ``gnn-bisampleN`` gives and the "forward N" column ``gnn-sampleN``. Every schedule is
-validated (a backward one after it is read forwards, ``cpgym.instances.from_time_reversed``). One line per
+validated (a backward one after it is read forwards, ``FlexibleSchedule.read_backwards``). One line per
 instance as it comes, then one per set.
 
     OMP_NUM_THREADS=1 python benchmarks/fjsp_directions.py [--sets mk edata] [--samples 100]
@@ -19,7 +19,7 @@ import torch as th
 
 from cpgym.agents.fjsp_gnn.checkpoint import load_fjsp_agent
 from cpgym.agents.fjsp_gnn.decoding import solve_fjsp_with_agent
-from cpgym.instances import from_time_reversed, load_fjsp
+from cpgym.instances import load_fjsp
 
 SETS = {"mk": [f"mk{i:02d}" for i in range(1, 11)],
         **{name: [f"la{i:02d}_{name}" for i in range(1, 41)] for name in ("edata", "rdata", "vdata")}}
@@ -39,8 +39,8 @@ def main() -> None:
         for instance_name in SETS[name]:
             instance = load_fjsp(instance_name)
             forward = solve_fjsp_with_agent(agent, instance, samples=half).makespan
-            backward = from_time_reversed(instance, solve_fjsp_with_agent(agent, instance.time_reversed(),
-                                                                          samples=half)).makespan
+            mirror = solve_fjsp_with_agent(agent, instance.time_reversed(), samples=half)
+            backward = mirror.read_backwards(instance).makespan
             more = solve_fjsp_with_agent(agent, instance, samples=args.samples).makespan
             makespans = (forward, backward, min(forward, backward), more)
             gaps.append([100 * (m - instance.upper_bound) / instance.upper_bound for m in makespans])

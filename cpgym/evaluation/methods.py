@@ -11,9 +11,9 @@ Specs: ``NAME`` or ``NAME:ARG``.
   shipped model file, e.g. ``gnn:jssp_gnn_ppo_10x10.pt``), greedy decoding;
   ``gnn-sample64[:PATH]`` — best of 64 sampled rollouts; ``gnn-sample@10[:PATH]`` — as many
   sampled rollouts as fit in 10 s (the greedy one included); ``gnn-pomo[:PATH]`` — the greedy rollout and
-  one greedy rollout per first job (POMO-style starts); ``gnn-bisampleN`` / ``gnn-bisample@S``
-  (flexible job shop) — as ``gnn-sample``, half the rollouts (or time) on the time-reversed instance
-  (jobs' operations in reverse order, the schedule read backwards); sampling runs on the batched engine
+  one greedy rollout per first job (POMO-style starts); ``gnn-bisampleN`` / ``gnn-bisample@S`` — as
+  ``gnn-sample``, half the rollouts (or time) on the time-reversed instance (jobs' operations in
+  reverse order, the schedule read backwards); sampling runs on the batched engine
   (:mod:`cpgym.agents.gnn.decoding`); a model file that does not exist raises
   :class:`~cpgym.errors.MissingFileError` (naming the shipped models) when the spec is built;
 * classical heuristics (:mod:`cpgym.heuristics`): ``sbh`` (shifting bottleneck), ``tabu:SECONDS``
@@ -266,15 +266,16 @@ def _load_agent(path: Path, threads: int):
     return load_agent(path, device="cpu")
 
 
-def _gnn(samples: int, time_limit: float | None = None, pomo: bool = False) -> Factory:
+def _gnn(samples: int, time_limit: float | None = None, pomo: bool = False, both_directions: bool = False) -> Factory:
     def factory(arg: str | None) -> Solver:
+        _check_both_directions(both_directions, samples, time_limit)
         path = _model_file(arg)
         from cpgym.agents.gnn.decoding import solve_with_agent
 
         def solve(instance: JobShopInstance, settings: Settings) -> MethodResult:
             agent = _load_agent(path, settings.threads)
             schedule = solve_with_agent(agent, instance, samples=samples, seed=settings.seed, time_limit=time_limit,
-                                        pomo=pomo,
+                                        pomo=pomo, both_directions=both_directions,
                                         stop_after=_earliest(time_limit, settings.time_limit))
             return MethodResult(schedule.start_times, Status.HEURISTIC)
 
@@ -282,6 +283,11 @@ def _gnn(samples: int, time_limit: float | None = None, pomo: bool = False) -> F
         return solve
 
     return factory
+
+
+def _check_both_directions(both_directions: bool, samples: int, time_limit: float | None) -> None:
+    if both_directions and samples < 2 and time_limit is None:
+        raise ArgumentError("gnn-bisampleN needs N >= 2 (half the rollouts in each direction)")
 
 
 def _fjsp_gnn(samples: int, time_limit: float | None = None, both_directions: bool = False) -> Factory:
@@ -292,9 +298,7 @@ def _fjsp_gnn(samples: int, time_limit: float | None = None, both_directions: bo
         from cpgym.agents.fjsp_gnn.checkpoint import SHIPPED_FJSP_MODEL
         from cpgym.agents.shipped import model_path
 
-        if both_directions and samples < 2 and time_limit is None:
-            raise ArgumentError("gnn-bisampleN needs N >= 2 (half the rollouts in each direction)")
-
+        _check_both_directions(both_directions, samples, time_limit)
         path = model_path(arg or SHIPPED_FJSP_MODEL)
         if not path.is_file():
             raise MissingFileError(f"flexible job-shop model file {arg or SHIPPED_FJSP_MODEL!r} not found (neither "
@@ -383,12 +387,11 @@ def _factory(name: str) -> tuple[Factory, tuple[str, ...]]:
     if match:
         budget = match["seconds"]
         samples, seconds = int(match["samples"] or 0), float(budget) if budget else None
-        if match["bi"]:  # gnn-bisample: flexible job shop only
-            return _fjsp_gnn(samples, seconds, both_directions=True), ("fjsp",)
-        jobshop = _gnn(samples, seconds, bool(match["pomo"]))
+        bi = bool(match["bi"])
+        jobshop = _gnn(samples, seconds, bool(match["pomo"]), both_directions=bi)
         if match["pomo"]:  # gnn-pomo: job shop only
             return jobshop, JSSP
-        return _per_problem({"jssp": jobshop, "fjsp": _fjsp_gnn(samples, seconds)}), ("jssp", "fjsp")
+        return _per_problem({"jssp": jobshop, "fjsp": _fjsp_gnn(samples, seconds, bi)}), ("jssp", "fjsp")
     if name in _rule_problems():
         return _rule(name), _rule_problems()[name]
     raise UnknownMethodError(name, available())

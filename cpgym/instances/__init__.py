@@ -6,7 +6,7 @@ from cpgym.instances.capital_budgeting import CapitalBudgetingInstance, load_cap
 from cpgym.instances.fjsp import FlexibleJobShopInstance, format_fjs, parse_fjs, read_fjs, write_fjs
 from cpgym.instances.fjsp_generators import generate_hurink, generate_sd1, generate_sd2
 from cpgym.instances.fjsp_library import fjsp_dataset, list_fjsp, load_fjsp  # registers "fjsp"
-from cpgym.instances.fjsp_schedule import FlexibleSchedule, from_time_reversed, validate_flexible_schedule
+from cpgym.instances.fjsp_schedule import FlexibleSchedule, validate_flexible_schedule
 from cpgym.instances.generators import taillard, uniform
 from cpgym.instances.jobshop import JobShopInstance
 from cpgym.instances.jobshop_io import (
@@ -43,7 +43,6 @@ __all__ = [
     "format_fjs",
     "format_orlib",
     "format_taillard",
-    "from_time_reversed",
     "generate_hurink",
     "generate_sd1",
     "generate_sd2",

@@ -92,7 +92,7 @@ class FlexibleJobShopInstance:
     def time_reversed(self) -> FlexibleJobShopInstance:
         """The mirror instance: every job's operations in reverse order. A schedule of it read backwards
         in time is a schedule of this instance with the same makespan
-        (:func:`~cpgym.instances.fjsp_schedule.from_time_reversed`), so both have the same optimum and
+        (:meth:`~cpgym.instances.fjsp_schedule.FlexibleSchedule.read_backwards`), so both have the same optimum and
         bounds; a heuristic may do better on one than on the other."""
         jobs = tuple(job[::-1] for job in self.jobs)
         return FlexibleJobShopInstance(f"{self.name}_reversed", jobs, self.n_machines, self.lower_bound,

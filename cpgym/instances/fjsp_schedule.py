@@ -48,29 +48,28 @@ class FlexibleSchedule:
             "start_times": [[int(s) for s in row] for row in self.start_times],
         }
 
+    def read_backwards(self, instance: FlexibleJobShopInstance) -> FlexibleSchedule:
+        """This schedule of ``instance.time_reversed()`` read backwards in time: the schedule of
+        ``instance`` with the same makespan (each operation keeps its mirror's machine and ends where the
+        mirror starts, counted back from the makespan)."""
+        if self.instance.jobs != tuple(job[::-1] for job in instance.jobs):
+            raise ValueError(f"the schedule is of {self.instance.name!r}, not of the time reversal of "
+                             f"{instance.name!r}")
+        makespan = self.makespan  # validates this schedule against its own (reversed) instance
+        machines, starts = [], []
+        for job, mirror_machines, mirror_starts in zip(instance.durations, self.machines, self.start_times):
+            row_machines = list(mirror_machines[::-1])
+            machines.append(row_machines)
+            starts.append([makespan - start - options[machine]
+                           for options, machine, start in zip(job, row_machines, mirror_starts[::-1])])
+        return FlexibleSchedule(instance, machines, starts)
+
     @classmethod
     def from_dict(cls, data: dict, instance: FlexibleJobShopInstance) -> FlexibleSchedule:
         """Rebuild a schedule for ``instance`` (the stored makespan is not trusted: it is recomputed)."""
         if data.get("instance") not in (None, instance.name):
             raise ValueError(f"schedule is for {data['instance']!r}, not {instance.name!r}")
         return cls(instance, data["machines"], data["start_times"])
-
-
-def from_time_reversed(instance: FlexibleJobShopInstance, schedule: FlexibleSchedule) -> FlexibleSchedule:
-    """The schedule of ``instance`` that ``schedule``, a schedule of ``instance.time_reversed()``, is when
-    read backwards in time: each operation keeps the machine of its mirror and ends where the mirror
-    starts, counted back from the makespan (which stays the same)."""
-    if schedule.instance.jobs != tuple(job[::-1] for job in instance.jobs):
-        raise ValueError(f"the schedule is of {schedule.instance.name!r}, not of the time reversal of "
-                         f"{instance.name!r}")
-    makespan = schedule.makespan  # validates ``schedule`` against its own (reversed) instance
-    machines, starts = [], []
-    for job, mirror_machines, mirror_starts in zip(instance.durations, schedule.machines, schedule.start_times):
-        row_machines = list(mirror_machines[::-1])
-        machines.append(row_machines)
-        starts.append([makespan - start - options[machine]
-                       for options, machine, start in zip(job, row_machines, mirror_starts[::-1])])
-    return FlexibleSchedule(instance, machines, starts)
 
 
 class _Grid(NamedTuple):

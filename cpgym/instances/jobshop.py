@@ -62,6 +62,13 @@ class JobShopInstance:
         object.__setattr__(self, "machines", machines)
         object.__setattr__(self, "durations", durations)
 
+    def time_reversed(self) -> JobShopInstance:
+        """The mirror instance: every job visits its machines in reverse order. A schedule of it read
+        backwards in time is a schedule of this instance with the same makespan (start = makespan -
+        the mirror operation's end), so both have the same optimum and bounds."""
+        return JobShopInstance(f"{self.name}_reversed", self.machines[:, ::-1], self.durations[:, ::-1],
+                               self.lower_bound, self.upper_bound, {**self.metadata, "time_reversed": self.name})
+
     @property
     def n_jobs(self) -> int:
         return int(self.machines.shape[0])

@@ -32,6 +32,16 @@ class Schedule:
     def makespan(self) -> int:
         return int(self.end_times.max())
 
+    def read_backwards(self, instance: JobShopInstance) -> Schedule:
+        """This schedule of ``instance.time_reversed()`` read backwards in time: the schedule of
+        ``instance`` with the same makespan (each operation ends where its mirror starts, counted back
+        from the makespan)."""
+        if not (np.array_equal(self.instance.machines, instance.machines[:, ::-1])
+                and np.array_equal(self.instance.durations, instance.durations[:, ::-1])):
+            raise ValueError(f"the schedule is of {self.instance.name!r}, not of the time reversal of "
+                             f"{instance.name!r}")
+        return Schedule(instance, self.makespan - self.end_times[:, ::-1])
+
     def to_dict(self) -> dict:
         """``{"instance": NAME, "makespan": INT, "start_times": [[...], ...]}``."""
         return {"instance": self.instance.name, "makespan": self.makespan, "start_times": self.start_times.tolist()}

@@ -118,6 +118,21 @@ def test_pomo_starts_include_greedy_and_one_rollout_per_first_job():
     assert pomo[0].makespan == int(rollouts.makespan.min())
 
 
+def test_both_directions_keep_the_better_of_the_instance_and_its_time_reversal(ft06):
+    agent = load_agent(device="cpu")
+    mirror = ft06.time_reversed()
+    assert (mirror.machines[:, 0] == ft06.machines[:, -1]).all() and mirror.upper_bound == ft06.upper_bound == 55
+    backward = solve_with_agent(agent, mirror, samples=4, seed=1)
+    read = backward.read_backwards(ft06)
+    assert read.makespan == backward.makespan and validate_schedule(ft06, read.start_times).ok
+    forward = solve_with_agent(agent, ft06, samples=4, seed=1)
+    both = solve_with_agent(agent, ft06, samples=8, seed=1, both_directions=True)
+    assert both.instance is ft06 and both.makespan == min(forward.makespan, backward.makespan)
+    assert validate_schedule(ft06, both.start_times).ok
+    with pytest.raises(ValueError, match="not of the time reversal of 'ft06'"):
+        forward.read_backwards(ft06)
+
+
 def test_batched_time_limits(monkeypatch):
     agent = load_agent(device="cpu")
     instance = uniform(10, 6, seed=2)

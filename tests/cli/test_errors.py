@@ -77,8 +77,8 @@ def test_unknown_instance(capsys):
 def test_unknown_or_inapplicable_methods_list_the_ones_that_apply(capsys):
     err = fails(capsys, ["solve", "ft06", "--method", "nope"], r"unknown method 'nope'; known: ")
     assert "mwkr" in err and "gnn" in err and "H+cpsat:SECONDS" in err and "ccg" not in err
-    assert "gnn-pomo" in err and "gnn-bisample" not in err  # flexible job shop only
-    fails(capsys, ["solve", "ft06", "--method", "gnn-bisample8"], r"'gnn-bisample8' solves fjsp instances, not jssp")
+    assert "gnn-pomo" in err and "gnn-bisampleN" in err
+    fails(capsys, ["solve", "ft06", "--method", "gnn-bisample1"], r"gnn-bisampleN needs N >= 2")
     fails(capsys, ["solve", "mk01", "--method", "gnn-bisample1"], r"gnn-bisampleN needs N >= 2")
     fails(capsys, ["solve", "mk01", "--method", "gnn-bisample0"], r"gnn-bisampleN needs N >= 2")
     fails(capsys, ["solve", "ft06", "--method", "ccg"], r"method 'ccg' solves rkp, cb instances, not jssp .*cpsat")

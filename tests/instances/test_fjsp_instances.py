@@ -28,7 +28,7 @@ from cpgym.instances.fjsp_generators import (
     generator_kind,
 )
 from cpgym.instances.fjsp_library import FJSP_FAMILIES, fjsp_data_dir, fjsp_dataset, fjsp_names, list_fjsp, load_fjsp
-from cpgym.instances.fjsp_schedule import FlexibleSchedule, from_time_reversed, validate_flexible_schedule
+from cpgym.instances.fjsp_schedule import FlexibleSchedule, validate_flexible_schedule
 from cpgym.instances.library import data_dir
 from cpgym.instances.resolve import file_problem
 from cpgym.instances.robust_knapsack import knapsack_data_dir
@@ -334,16 +334,16 @@ def test_a_schedule_of_the_time_reversed_instance_read_backwards_is_one_of_the_i
     assert mirror.jobs == ((((0, 2), (1, 4)), ((0, 3),)), (((1, 5),),)) and mirror.name == "small_reversed"
     assert mirror.time_reversed().jobs == SMALL.jobs
     backwards = FlexibleSchedule(mirror, [[0, 0], [1]], [[0, 2], [0]])  # by hand: makespan 5
-    forwards = from_time_reversed(SMALL, backwards)
+    forwards = backwards.read_backwards(SMALL)
     assert (forwards.machines, forwards.start_times) == ((tuple(VALID[0][0]), tuple(VALID[0][1])),
                                                          (tuple(VALID[1][0]), tuple(VALID[1][1])))
     mk = load_fjsp("mk05")
     reversed_mk = mk.time_reversed()
     assert (reversed_mk.lower_bound, reversed_mk.upper_bound) == (mk.lower_bound, mk.upper_bound)
     schedule = dispatch_fjsp(reversed_mk, "mwkr-eet")
-    assert from_time_reversed(mk, schedule).makespan == schedule.makespan  # recomputed by the validator
+    assert schedule.read_backwards(mk).makespan == schedule.makespan  # recomputed by the validator
     with pytest.raises(ValueError, match="not of the time reversal of 'mk05'"):
-        from_time_reversed(mk, dispatch_fjsp(mk, "mwkr-eet"))
+        dispatch_fjsp(mk, "mwkr-eet").read_backwards(mk)
 
 
 def test_schedule_json_and_registry_check_and_record():

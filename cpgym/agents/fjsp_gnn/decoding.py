@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 import torch as th
 
+from cpgym.agents.directions import best_of_both_directions
 from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.envs.fjsp import FlexibleJobShopEnv
 from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds
 from cpgym.instances.fjsp import FlexibleJobShopInstance
-from cpgym.instances.fjsp_schedule import FlexibleSchedule, from_time_reversed
+from cpgym.instances.fjsp_schedule import FlexibleSchedule
 
 MAX_LOCKSTEP = 64  # rollouts batched in one forward pass at most
 
@@ -83,11 +84,15 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
 
     ``both_directions`` splits the rollouts between ``instance`` (``ceil(samples / 2)``, and the first
     half of ``time_limit``) and its time reversal (the rest, a greedy rollout first; its schedule read
-    backwards, :func:`~cpgym.instances.fjsp_schedule.from_time_reversed`): the same number of rollouts,
+    backwards, :meth:`~cpgym.instances.fjsp_schedule.FlexibleSchedule.read_backwards`): the same number of rollouts,
     from two views of the instance with the same optimum.
     """
     if both_directions:
-        return _both_directions(agent, instance, samples, seed, time_limit, stop_after)
+        def decode(view: FlexibleJobShopInstance, count: int, budget: float | None, hard: float | None):
+            return solve_fjsp_with_agent(agent, view, count, seed, budget, hard)
+
+        return best_of_both_directions(decode, instance, samples, time_limit, stop_after,
+                                       lambda mirror: mirror.read_backwards(instance))
     if time_limit is not None and not 0 <= time_limit < float("inf"):
         raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
     started = time.perf_counter()
@@ -116,28 +121,6 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
             best = batch
         count += size
     return best.schedule
-
-
-def _both_directions(agent: FlexibleGNNAgent, instance: FlexibleJobShopInstance, samples: int, seed: int,
-                     time_limit: float | None, stop_after: float | None) -> FlexibleSchedule:
-    if samples < 2 and time_limit is None:
-        raise ArgumentError(f"sampling in both directions needs samples >= 2 or a time limit, got samples={samples}")
-    started = time.perf_counter()
-    half = None if time_limit is None else time_limit / 2
-    forward = solve_fjsp_with_agent(agent, instance, -(-samples // 2), seed, half, stop_after)
-
-    def left(limit: float | None) -> float | None:
-        return None if limit is None else max(0.0, limit - (time.perf_counter() - started))
-
-    hard = left(stop_after)
-    if hard == 0:
-        return forward
-    try:
-        mirror = solve_fjsp_with_agent(agent, instance.time_reversed(), samples // 2, seed, left(time_limit), hard)
-    except TimeLimitReached:
-        return forward
-    backward = from_time_reversed(instance, mirror)
-    return backward if backward.makespan < forward.makespan else forward
 
 
 def best_rollout(rollouts: list[Rollout]) -> Rollout:

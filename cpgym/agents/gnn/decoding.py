@@ -25,6 +25,7 @@ import numpy as np
 import torch as th
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 
+from cpgym.agents.directions import best_of_both_directions
 from cpgym.agents.gnn.batched import BatchedGNN, engine_rollouts
 from cpgym.agents.gnn.checkpoint import GNNAgent
 from cpgym.agents.gnn.incremental import IncrementalEncoder
@@ -50,6 +51,7 @@ def solve_with_agent(
     time_limit: float | None = None,
     stop_after: float | None = None,
     pomo: bool = False,
+    both_directions: bool = False,
 ) -> Schedule:
     """Schedule ``instance`` with ``agent`` (any size): greedy if ``samples <= 1``, else best of ``samples``.
 
@@ -62,8 +64,16 @@ def solve_with_agent(
     when ``samples > 0``). ``stop_after`` (seconds) is a hard limit: past it the greedy rollout raises
     :class:`~cpgym.errors.TimeLimitReached` and sampling stops. ``pomo`` (batched engine) adds one greedy
     rollout per job that starts with that job (POMO-style multiple starts) after rollout 0; the sampled
-    rollouts, if any, come after them.
+    rollouts, if any, come after them. ``both_directions`` gives half the rollouts (and the first half of
+    ``time_limit``) to ``instance`` and the rest to its time reversal, read backwards
+    (:func:`~cpgym.agents.directions.best_of_both_directions`).
     """
+    if both_directions:
+        def decode(view: JobShopInstance, count: int, budget: float | None, hard: float | None) -> Schedule:
+            return decode_with_agent(agent, view, mode, count, seed, env_kwargs, engine, budget, hard, pomo)[0]
+
+        return best_of_both_directions(decode, instance, samples, time_limit, stop_after,
+                                       lambda mirror: mirror.read_backwards(instance))
     return decode_with_agent(agent, instance, mode, samples, seed, env_kwargs, engine, time_limit, stop_after,
                              pomo)[0]
 

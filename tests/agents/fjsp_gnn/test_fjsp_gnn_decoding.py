@@ -56,8 +56,6 @@ def test_time_limits(agent):
 
 
 def test_both_directions_is_the_better_of_the_two_views(agent):
-    from cpgym.instances import from_time_reversed
-
     for seed in range(3):
         instance = generate_sd1(5, 3, seed=seed)
         mirror = instance.time_reversed()
@@ -66,7 +64,7 @@ def test_both_directions_is_the_better_of_the_two_views(agent):
         both = solve_fjsp_with_agent(agent, instance, samples=7, seed=seed, both_directions=True)
         assert both.instance is instance and _valid(instance, both) == expected
         greedy_pair = solve_fjsp_with_agent(agent, instance, samples=2, both_directions=True)
-        backward = from_time_reversed(instance, solve_fjsp_with_agent(agent, mirror))
+        backward = solve_fjsp_with_agent(agent, mirror).read_backwards(instance)
         assert greedy_pair.makespan == min(solve_fjsp_with_agent(agent, instance).makespan, backward.makespan)
     instance = load_fjsp("mk01")
     assert _valid(instance, solve_fjsp_with_agent(agent, instance, time_limit=0.5, both_directions=True)) > 0

@@ -12,7 +12,7 @@ from cpgym.instances import load_fjsp, validate_flexible_schedule
 
 def test_gnn_methods_on_mk01(tmp_path):
     assert problems_of("gnn") == ("jssp", "fjsp") and problems_of("gnn+cpsat:2") == ("jssp", "fjsp")
-    assert problems_of("gnn-sample4") == ("jssp", "fjsp") and problems_of("gnn-bisample4") == ("fjsp",)
+    assert problems_of("gnn-sample4") == ("jssp", "fjsp") and problems_of("gnn-bisample4") == ("jssp", "fjsp")
     methods = ["gnn", "gnn-sample4", "gnn-bisample4", "gnn+cpsat:2"]
     result = cpgym.evaluate(datasets=["mk01"], methods=methods, out=tmp_path, threads=1, plots=False)
     rows = {row.method: row for row in result.rows}
