@@ -8,6 +8,8 @@ prints one Markdown table per dataset with SPN's published rows (mean gap % to t
 
     OMP_NUM_THREADS=1 python benchmarks/spn_comparison.py --model jssp_gnn.pt --out runs/spn --workers 2
     python benchmarks/spn_comparison.py --model runs/SL/best.pt --datasets ta:15x15 --samples 128 --out /tmp/s
+
+``--both-directions`` adds ``gnn-bisampleN`` for each N: half the rollouts on the time-reversed instance.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="*", default=[128])
     parser.add_argument("--sample-up-to", type=int, nargs="*", default=[1000],
                         help="largest group (operations) sampled: one value, or one per --samples value")
+    parser.add_argument("--both-directions", action="store_true",
+                        help="also gnn-bisampleN: half the N rollouts on the time-reversed instance")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True)
@@ -58,9 +62,10 @@ def main() -> None:
         sampled_specs = [f"{dataset}:{group}" for dataset in ("ta", "dmu") for group in GROUPS[dataset]
                          if operations(group) <= limit
                          and any(spec == dataset or spec == f"{dataset}:{group}" for spec in specs)]
-        if sampled_specs:
-            rows += cpgym.evaluate(sampled_specs, [f"gnn-sample{n}:{args.model}"], f"{args.out}/sample{n}",
-                                   workers=args.workers, threads=args.threads, plots=False, progress=True).rows
+        for kind in ("sample", "bisample") if args.both_directions else ("sample",):
+            if sampled_specs:
+                rows += cpgym.evaluate(sampled_specs, [f"gnn-{kind}{n}:{args.model}"], f"{args.out}/{kind}{n}",
+                                       workers=args.workers, threads=args.threads, plots=False, progress=True).rows
     gaps: dict = defaultdict(list)
     seconds: dict = defaultdict(list)
     for row in rows:
@@ -68,7 +73,8 @@ def main() -> None:
             key = (row.dataset, row.group, row.method.split(":")[0])
             gaps[key].append(row.gap_percent)
             seconds[key].append(row.wall_time)
-    methods = ["gnn"] + [f"gnn-sample{n}" for n in args.samples]
+    kinds = ("sample", "bisample") if args.both_directions else ("sample",)
+    methods = ["gnn"] + [f"gnn-{kind}{n}" for n in args.samples for kind in kinds]
     for dataset in ("ta", "dmu"):
         groups = [g for g in GROUPS[dataset] if any((dataset, g, m) in gaps for m in methods)]
         if not groups:
