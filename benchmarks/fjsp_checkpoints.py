@@ -18,12 +18,10 @@ import argparse
 import csv
 from pathlib import Path
 
-import numpy as np
 import torch as th
 
 from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent, interpolate_fjsp_agents, load_fjsp_agent
-from cpgym.agents.fjsp_gnn.decoding import lockstep_rollouts
-from cpgym.agents.fjsp_gnn.train import TrainConfig, validation_set
+from cpgym.agents.fjsp_gnn.train import TrainConfig, greedy_gaps, validation_set
 
 GENERATORS = ("sd1", "hurink-edata", "hurink-rdata", "hurink-vdata", "brandimarte")
 SIZES = ((10, 5), (20, 5), (15, 8), (10, 10), (20, 10), (10, 15), (20, 15))  # the shipped model's training sizes
@@ -35,15 +33,6 @@ def load(spec: str) -> FlexibleGNNAgent:
         first, second, weight = spec[len("lerp:"):].rsplit(":", 2)
         return interpolate_fjsp_agents(load_fjsp_agent(first), load_fjsp_agent(second), float(weight))
     return load_fjsp_agent(spec)
-
-
-def greedy_gaps(agent: FlexibleGNNAgent, instances: list) -> np.ndarray:
-    """Per instance, the gap (%) of the greedy makespan to the trivial lower bound."""
-    generator = th.Generator()
-    makespans = np.array([lockstep_rollouts(agent.policy, instance, agent.mode, [True], generator)[0].makespan
-                          for instance in instances])
-    bounds = np.array([instance.trivial_lower_bound() for instance in instances])
-    return 100 * (makespans - bounds) / bounds
 
 
 def main() -> None:
@@ -64,7 +53,8 @@ def main() -> None:
         if new:
             writer.writeheader()
         for spec in args.checkpoints:
-            gaps = greedy_gaps(load(spec), instances)
+            agent = load(spec)
+            gaps = greedy_gaps(agent.policy, instances, agent.mode)
             row = {"checkpoint": spec, "instances": args.instances, "first_seed": args.first_seed,
                    "mean_gap": round(float(gaps.mean()), 2),
                    **{name: round(float(gaps[k::len(GENERATORS)].mean()), 2) for k, name in enumerate(GENERATORS)}}

@@ -176,10 +176,9 @@ def improve_fjsp(instance: FlexibleJobShopInstance, hint: FlexibleSchedule, time
     two phases (None if neither found one: CP-SAT did not get as far as taking the hint).
 
     With one worker, CP-SAT's search follows the hint and on the larger Hurink edata instances stays at
-    it for the whole limit (BENCHMARKS.md, "FJSP warm start in two
-    phases"). So the first half of the time goes to
-    the hinted search, and the rest, from the best schedule so far, to ``interleave_search`` (CP-SAT's
-    subsolvers, large neighbourhood search among them, in turn on the one thread). With more workers,
+    it for the whole limit (BENCHMARKS.md, "FJSP warm start in two phases"). So the first half of the
+    time goes to the hinted search, and the rest, from the best schedule so far, to ``interleave_search``
+    (CP-SAT's subsolvers, large neighbourhood search among them, in turn on the one thread). With more workers,
     whose portfolio has those subsolvers already, the whole limit goes to one hinted solve. The trace's
     times count from the start of the first phase.
     """

@@ -138,16 +138,21 @@ def _replay(instance: FlexibleJobShopInstance, mode: str, actions: Sequence[int]
     return states, labels
 
 
-def greedy_gap(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopInstance], mode: str) -> float:
-    """Mean gap (%) of the greedy makespans to the instances' trivial lower bounds."""
+def greedy_gaps(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopInstance], mode: str) -> np.ndarray:
+    """Per instance, the gap (%) of the greedy makespan to the instance's trivial lower bound."""
     generator = th.Generator(device=policy.device)
     makespans = [lockstep_rollouts(policy, instance, mode, [True], generator)[0].makespan for instance in instances]
-    return _mean_gap(makespans, instances)
+    return _gaps(makespans, instances)
 
 
-def _mean_gap(makespans: Sequence[int], instances: Sequence[FlexibleJobShopInstance]) -> float:
-    bounds = [instance.trivial_lower_bound() for instance in instances]
-    return float(np.mean([100 * (makespan - bound) / bound for makespan, bound in zip(makespans, bounds)]))
+def greedy_gap(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopInstance], mode: str) -> float:
+    """Mean gap (%) of the greedy makespans to the instances' trivial lower bounds."""
+    return float(greedy_gaps(policy, instances, mode).mean())
+
+
+def _gaps(makespans: Sequence[int], instances: Sequence[FlexibleJobShopInstance]) -> np.ndarray:
+    bounds = np.array([instance.trivial_lower_bound() for instance in instances])
+    return 100 * (np.asarray(makespans) - bounds) / bounds
 
 
 def _loss_step(policy: FlexibleGNNPolicy, optimizer: th.optim.Optimizer, states: list[Observation],
@@ -212,7 +217,7 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
     validation = validation_set(config)
     writer = SummaryWriter(str(out / "tb"), purge_step=start or None)
     if start == 0:
-        rule = _mean_gap([_rule_actions(instance, config.mode)[1] for instance in validation], validation)
+        rule = float(_gaps([_rule_actions(instance, config.mode)[1] for instance in validation], validation).mean())
         writer.add_scalar("validation/mwkr_eet_gap", rule, 0)
     settings = {key: value for key, value in asdict(config).items() if key != "resume"}
 
