@@ -1,15 +1,18 @@
-"""Score flexible job-shop GNN checkpoints on held-out generated instances (greedy decoding): how the shipped
-model is chosen without looking at the literature benchmarks.
+"""Score flexible job-shop GNN checkpoints on held-out generated instances (greedy decoding, or best of
+``--samples`` at each of ``--temperatures``): how the shipped model and its sampling temperature are
+chosen without looking at the literature benchmarks.
 
 The instances are those of the trainer's validation set for the same generators and sizes, with other seeds
 (``--first-seed + i``; the trainer validates on 10_000 + i): the generators in turn, and for each the sizes
 in turn. A checkpoint is a file, or ``lerp:A:B:W``, the interpolation ``(1 - W) * A + W * B`` of two
 checkpoints of one architecture (``cpgym.agents.fjsp_gnn.checkpoint.interpolate_fjsp_agents``). Score: the
-mean gap (%) of the greedy makespans to the instances' trivial lower bounds, overall and per generator.
-Each score is appended to ``--out`` (CSV) as it comes.
+mean gap (%) of the makespans to the instances' trivial lower bounds, overall and per generator. Each
+score is appended to ``--out`` (CSV) as it comes.
 
     OMP_NUM_THREADS=1 python benchmarks/fjsp_checkpoints.py runs/a/best.pt lerp:old.pt:runs/a/best.pt:0.3 \
         [--instances 280] [--first-seed 70000] [--out benchmarks/results/fjsp_checkpoints.csv]
+    OMP_NUM_THREADS=1 python benchmarks/fjsp_checkpoints.py cpgym/agents/models/fjsp_gnn.pt --samples 100 \
+        --temperatures 1 1.5 2 --instances 70 --first-seed 110000
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 import torch as th
 
 from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent, interpolate_fjsp_agents, load_fjsp_agent
-from cpgym.agents.fjsp_gnn.train import TrainConfig, greedy_gaps, validation_set
+from cpgym.agents.fjsp_gnn.decoding import solve_fjsp_with_agent
+from cpgym.agents.fjsp_gnn.train import TrainConfig, gaps_to_trivial_bounds, greedy_gaps, validation_set
+from cpgym.instances.fjsp import FlexibleJobShopInstance
 
 GENERATORS = ("sd1", "hurink-edata", "hurink-rdata", "hurink-vdata", "brandimarte")
 SIZES = ((10, 5), (20, 5), (15, 8), (10, 10), (20, 10), (10, 15), (20, 15))  # the shipped model's training sizes
@@ -35,17 +40,28 @@ def load(spec: str) -> FlexibleGNNAgent:
     return load_fjsp_agent(spec)
 
 
+def sampled_gaps(agent: FlexibleGNNAgent, instances: list[FlexibleJobShopInstance], samples: int,
+                 temperature: float):
+    """Per instance, the gap (%) of the best of ``samples`` rollouts (seed 0) to the trivial lower bound."""
+    makespans = [solve_fjsp_with_agent(agent, instance, samples=samples, temperature=temperature).makespan
+                 for instance in instances]
+    return gaps_to_trivial_bounds(makespans, instances)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files or lerp:A:B:W")
     parser.add_argument("--instances", type=int, default=280)
     parser.add_argument("--first-seed", type=int, default=70_000)
+    parser.add_argument("--samples", type=int, default=1, help="rollouts per instance (1: greedy)")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0],
+                        help="sampling temperatures to score (with --samples > 1)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fjsp_checkpoints.csv"))
     args = parser.parse_args()
     th.set_num_threads(1)
     config = TrainConfig(generators=GENERATORS, sizes=SIZES, validation_instances=args.instances, mode="non_delay")
     instances = validation_set(config, first_seed=args.first_seed)
-    fields = ["checkpoint", "instances", "first_seed", "mean_gap", *GENERATORS]
+    fields = ["checkpoint", "instances", "first_seed", "samples", "temperature", "mean_gap", *GENERATORS]
     new = not args.out.exists()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a", newline="") as handle:
@@ -54,13 +70,16 @@ def main() -> None:
             writer.writeheader()
         for spec in args.checkpoints:
             agent = load(spec)
-            gaps = greedy_gaps(agent.policy, instances, agent.mode)
-            row = {"checkpoint": spec, "instances": args.instances, "first_seed": args.first_seed,
-                   "mean_gap": round(float(gaps.mean()), 2),
-                   **{name: round(float(gaps[k::len(GENERATORS)].mean()), 2) for k, name in enumerate(GENERATORS)}}
-            writer.writerow(row)
-            handle.flush()
-            print(" ".join(f"{key}={value}" for key, value in row.items()), flush=True)
+            for temperature in args.temperatures if args.samples > 1 else [None]:
+                gaps = (greedy_gaps(agent.policy, instances, agent.mode) if temperature is None
+                        else sampled_gaps(agent, instances, args.samples, temperature))
+                row = {"checkpoint": spec, "instances": args.instances, "first_seed": args.first_seed,
+                       "samples": args.samples, "temperature": temperature or "",
+                       "mean_gap": round(float(gaps.mean()), 2),
+                       **{name: round(float(gaps[k::len(GENERATORS)].mean()), 2) for k, name in enumerate(GENERATORS)}}
+                writer.writerow(row)
+                handle.flush()
+                print(" ".join(f"{key}={value}" for key, value in row.items()), flush=True)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,10 @@ class MissingFileError(CpgymError, FileNotFoundError):
 
 class TimeLimitReached(CpgymError):
     """A method's time limit ran out before it had a solution (the evaluator reports "no solution")."""
+
+
+def check_temperature(value: float) -> float:
+    """``value`` as a float if it is a finite number > 0 (a softmax temperature), else :class:`ArgumentError`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ArgumentError(f"a sampling temperature must be a finite number > 0, got {value!r}")
+    return float(value)

@@ -1,7 +1,8 @@
 """Safe checkpoints of the flexible job-shop GNN: ``torch.save`` of tensors plus a JSON config string.
 
 A checkpoint is a dict: ``"config"`` (JSON text: format, version, architecture ``policy``, env
-settings ``env``, progress ``training``), ``"policy"`` (the ``state_dict``) and optionally
+settings ``env``, progress ``training``, optionally ``decoding``: the sampling ``temperature`` chosen
+for the model), ``"policy"`` (the ``state_dict``) and optionally
 ``"trainer"`` (optimizer state, for resuming). It is read with ``torch.load(weights_only=True)``,
 which rebuilds only tensors and plain containers, and the network is rebuilt from the checked
 JSON config by this module, so loading an untrusted file cannot run code. The weights do not
@@ -21,7 +22,7 @@ from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.agents.gnn.checkpoint import save_payload
 from cpgym.agents.shipped import model_path
 from cpgym.envs.jobshop_state import MODES
-from cpgym.errors import CheckpointError, MissingFileError
+from cpgym.errors import ArgumentError, CheckpointError, MissingFileError, check_temperature
 
 FORMAT = "cpgym-fjsp-gnn"
 VERSION = 1
@@ -40,15 +41,23 @@ class FlexibleGNNAgent:
     def mode(self) -> str:
         return self.config["env"]["mode"]
 
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature sampled decoding uses by default (1.0 unless the checkpoint sets one)."""
+        return self.config.get("decoding", {}).get("temperature", 1.0)
+
 
 def save_fjsp_agent(path: str | Path, policy: FlexibleGNNPolicy, mode: str, *, training: dict | None = None,
-                    trainer_state: dict[str, Any] | None = None) -> Path:
+                    trainer_state: dict[str, Any] | None = None, temperature: float | None = None) -> Path:
     """Write a checkpoint atomically (a temporary file renamed over ``path``); ``training`` is JSON-safe
-    progress, ``trainer_state`` tensors and containers for resuming."""
+    progress, ``trainer_state`` tensors and containers for resuming, ``temperature`` the default
+    sampling temperature of the model (None: 1.0)."""
     path = Path(path)
     config = {"format": FORMAT, "version": VERSION,
               "policy": {"hidden_dim": policy.hidden_dim, "n_layers": policy.n_layers},
               "env": {"mode": mode}, "training": training or {}}
+    if temperature is not None:
+        config["decoding"] = {"temperature": check_temperature(temperature)}
     payload: dict[str, Any] = {"config": json.dumps(config), "policy": policy.state_dict()}
     if trainer_state is not None:
         payload["trainer"] = trainer_state
@@ -82,6 +91,12 @@ def _read(path: Path) -> tuple[dict, dict[str, Any]]:
             raise CheckpointError(f"{path}: config policy.{key} must be a whole number in 1..{limit}, got {value!r}")
     if env.get("mode") not in MODES:
         raise CheckpointError(f"{path}: config env.mode must be one of {MODES}, got {env.get('mode')!r}")
+    decoding = config.get("decoding", {})
+    try:
+        check_temperature(decoding.get("temperature", 1.0) if isinstance(decoding, dict) else None)
+    except ArgumentError:
+        raise CheckpointError(f"{path}: config decoding must be a record whose temperature is a positive number, "
+                              f"got {decoding!r}") from None
     weights = payload.get("policy")
     if not isinstance(weights, dict) or not all(isinstance(t, th.Tensor) for t in weights.values()):
         raise CheckpointError(f"{path}: the policy weights must be a dict of tensors")
@@ -129,3 +144,4 @@ def interpolate_fjsp_agents(first: FlexibleGNNAgent, second: FlexibleGNNAgent, w
     ours, theirs = first.policy.state_dict(), second.policy.state_dict()
     policy.load_state_dict({key: (1 - weight) * ours[key] + weight * theirs[key].to(ours[key].device) for key in ours})
     return FlexibleGNNAgent(policy.to(first.policy.device).eval(), first.config)
+

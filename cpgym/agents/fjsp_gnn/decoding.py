@@ -17,7 +17,7 @@ from cpgym.agents.directions import best_of_both_directions
 from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.envs.fjsp import FlexibleJobShopEnv
-from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds
+from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds, check_temperature
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
 
@@ -37,10 +37,11 @@ class Rollout:
 
 
 def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstance, mode: str,
-                      greedy: Sequence[bool], generator: th.Generator, deadline: float | None = None) -> list[Rollout]:
-    """One episode per entry of ``greedy`` (argmax where True, else sampled with ``generator``), in
-    lockstep; past ``deadline`` (a ``time.perf_counter()`` value) it stops and returns the unfinished
-    rollouts without a schedule."""
+                      greedy: Sequence[bool], generator: th.Generator, deadline: float | None = None,
+                      temperature: float = 1.0) -> list[Rollout]:
+    """One episode per entry of ``greedy`` (argmax where True, else sampled with ``generator`` from the
+    softmax of the logits divided by ``temperature``), in lockstep; past ``deadline`` (a
+    ``time.perf_counter()`` value) it stops and returns the unfinished rollouts without a schedule."""
     envs = [FlexibleJobShopEnv(instance=instance, mode=mode) for _ in greedy]
     observations = [env.reset(seed=0)[0] for env in envs]
     rollouts = [Rollout() for _ in envs]
@@ -55,7 +56,7 @@ def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstan
                 logits = policy.logits([observations[i] for i in choosing])
             chosen = logits.argmax(dim=-1)
             if not all(greedy[i] for i in choosing):
-                sampled = th.multinomial(th.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1)
+                sampled = th.multinomial(th.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(-1)
                 chosen = th.where(th.tensor([greedy[i] for i in choosing]), chosen, sampled)
             actions.update(zip(choosing, chosen.tolist()))
         still = []
@@ -72,10 +73,13 @@ def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstan
 
 def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInstance, samples: int = 0,
                           seed: int = 0, time_limit: float | None = None,
-                          stop_after: float | None = None, both_directions: bool = False) -> FlexibleSchedule:
+                          stop_after: float | None = None, both_directions: bool = False,
+                          temperature: float | None = None) -> FlexibleSchedule:
     """Schedule ``instance`` (any size; a job-shop instance converted) with ``agent``: greedy when
     ``samples <= 1``, else the best of ``samples`` rollouts (rollout 0 greedy, the others sampled
-    with a torch generator seeded by ``seed``), never worse than greedy.
+    with a torch generator seeded by ``seed``, from the softmax of the logits divided by ``temperature``;
+    None: the agent's, :attr:`~cpgym.agents.fjsp_gnn.checkpoint.FlexibleGNNAgent.temperature`), never
+    worse than greedy.
 
     ``time_limit`` (seconds >= 0) is a sampling budget: after the greedy rollout, sampled rollouts run
     in growing lockstep batches while the next batch is expected to end within it (at most ``samples``
@@ -89,12 +93,13 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
     """
     if both_directions:
         def decode(view: FlexibleJobShopInstance, count: int, budget: float | None, hard: float | None):
-            return solve_fjsp_with_agent(agent, view, count, seed, budget, hard)
+            return solve_fjsp_with_agent(agent, view, count, seed, budget, hard, temperature=temperature)
 
         return best_of_both_directions(decode, instance, samples, time_limit, stop_after,
                                        lambda mirror: mirror.read_backwards(instance))
     if time_limit is not None and not 0 <= time_limit < float("inf"):
         raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
+    temperature = agent.temperature if temperature is None else check_temperature(temperature)
     started = time.perf_counter()
     deadline = None if stop_after is None else started + check_seconds(stop_after, "stop_after")
     policy, mode = agent.policy, agent.mode
@@ -102,7 +107,7 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
     most = max(1, samples) if samples > 0 or time_limit is None else None
     first = 1 if time_limit is not None else min(most, MAX_LOCKSTEP)
     greedy = [i == 0 for i in range(first)]
-    best = best_rollout(lockstep_rollouts(policy, instance, mode, greedy, generator, deadline))
+    best = best_rollout(lockstep_rollouts(policy, instance, mode, greedy, generator, deadline, temperature))
     if best.schedule is None:
         raise TimeLimitReached(f"the flexible GNN agent did not finish {instance.name} within {stop_after} s")
     count, size = first, 1
@@ -116,7 +121,8 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
         size = min(size, int(fits)) if fits < size else size
         if size < 1:
             break
-        batch = best_rollout(lockstep_rollouts(policy, instance, mode, [False] * size, generator, deadline))
+        batch = best_rollout(
+            lockstep_rollouts(policy, instance, mode, [False] * size, generator, deadline, temperature))
         if batch.makespan < best.makespan:
             best = batch
         count += size

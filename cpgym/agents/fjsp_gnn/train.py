@@ -3,10 +3,10 @@
 Self-labelling (Corsini, Porrello, Calderara, Dell'Amico, "Self-labeling the job shop scheduling
 problem", NeurIPS 2024): each iteration generates instances of the chosen generators (SD1 of Song
 et al. 2022 by default; see :data:`~cpgym.instances.fjsp_generators.GENERATORS`) and sizes, samples
-``samples`` solutions of each with the current policy (in lockstep; the first greedy, so that a label
-is never worse than the greedy rollout), and takes ``epochs`` Adam steps on the cross-entropy of the
-best solutions' actions (the steps with a choice). The first
-``imitation_iterations`` iterations may label with the ``mwkr-eet`` rule instead, a cheap warm start;
+``samples`` solutions of each with the current policy (in lockstep, from the softmax at
+``temperature``; the first greedy, so that a label is never worse than the greedy rollout), and takes
+``epochs`` Adam steps on the cross-entropy of the best solutions' actions (the steps with a choice).
+The first ``imitation_iterations`` iterations may label with the ``mwkr-eet`` rule instead, a cheap warm start;
 ``init`` starts a fresh run from the weights of a checkpoint. With ``ema`` > 0 the validation and
 the saved weights are an exponential moving average of the trained ones (Polyak averaging, decay
 ``ema`` per Adam step; ``torch.optim.swa_utils.AveragedModel``): self-labelling's validation score
@@ -41,7 +41,7 @@ from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy, Observation
 from cpgym.agents.fjsp_rules import FlexibleRulePolicy
 from cpgym.envs.fjsp import FlexibleJobShopEnv
 from cpgym.envs.jobshop_state import MODES
-from cpgym.errors import ArgumentError
+from cpgym.errors import ArgumentError, check_temperature
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_generators import GENERATORS, generator_kind
 
@@ -59,6 +59,7 @@ class TrainConfig:
     iterations: int = 100
     instances_per_iter: int = 4
     samples: int = 16
+    temperature: float = 1.0
     lr: float = 2e-4
     seed: int = 0
     out: str = "runs/fjsp_gnn"
@@ -89,6 +90,7 @@ class TrainConfig:
                      "validate_every", "batch_states"):
             if getattr(self, name) < 1:
                 raise ArgumentError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_temperature(self.temperature)
         if not self.lr > 0:
             raise ArgumentError(f"lr must be > 0, got {self.lr}")
         if not 0 <= self.ema < 1:
@@ -142,7 +144,7 @@ def greedy_gaps(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopIn
     """Per instance, the gap (%) of the greedy makespan to the instance's trivial lower bound."""
     generator = th.Generator(device=policy.device)
     makespans = [lockstep_rollouts(policy, instance, mode, [True], generator)[0].makespan for instance in instances]
-    return _gaps(makespans, instances)
+    return gaps_to_trivial_bounds(makespans, instances)
 
 
 def greedy_gap(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopInstance], mode: str) -> float:
@@ -150,7 +152,8 @@ def greedy_gap(policy: FlexibleGNNPolicy, instances: Sequence[FlexibleJobShopIns
     return float(greedy_gaps(policy, instances, mode).mean())
 
 
-def _gaps(makespans: Sequence[int], instances: Sequence[FlexibleJobShopInstance]) -> np.ndarray:
+def gaps_to_trivial_bounds(makespans: Sequence[int], instances: Sequence[FlexibleJobShopInstance]) -> np.ndarray:
+    """Per instance, the gap (%) of ``makespans`` to the instances' trivial lower bounds."""
     bounds = np.array([instance.trivial_lower_bound() for instance in instances])
     return 100 * (np.asarray(makespans) - bounds) / bounds
 
@@ -217,7 +220,8 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
     validation = validation_set(config)
     writer = SummaryWriter(str(out / "tb"), purge_step=start or None)
     if start == 0:
-        rule = float(_gaps([_rule_actions(instance, config.mode)[1] for instance in validation], validation).mean())
+        rule_makespans = [_rule_actions(instance, config.mode)[1] for instance in validation]
+        rule = float(gaps_to_trivial_bounds(rule_makespans, validation).mean())
         writer.add_scalar("validation/mwkr_eet_gap", rule, 0)
     settings = {key: value for key, value in asdict(config).items() if key != "resume"}
 
@@ -242,7 +246,8 @@ def train_fjsp(config: TrainConfig, progress: bool = True) -> dict:
             else:
                 policy.eval()
                 greedy = [index == 0 for index in range(config.samples)]
-                sampled = lockstep_rollouts(policy, instance, config.mode, greedy, generator)
+                sampled = lockstep_rollouts(policy, instance, config.mode, greedy, generator,
+                                            temperature=config.temperature)
                 chosen = best_rollout(sampled)
                 actions, makespan = chosen.actions, chosen.makespan
             found.append(makespan / instance.n_operations)
@@ -293,6 +298,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.
     parser.add_argument("--iterations", type=int, default=defaults.iterations)
     parser.add_argument("--instances-per-iter", type=int, default=defaults.instances_per_iter)
     parser.add_argument("--samples", type=int, default=defaults.samples, help="solutions sampled per instance")
+    parser.add_argument("--temperature", type=float, default=defaults.temperature,
+                        help="softmax temperature of the sampled solutions")
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", default=defaults.out, help="run folder (last.pt, best.pt, tb/)")
@@ -315,7 +322,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.
     th.set_num_threads(args.threads)
     config = TrainConfig(
         sizes=args.size, generators=tuple(args.generators.split(",")), iterations=args.iterations,
-        instances_per_iter=args.instances_per_iter, samples=args.samples,
+        instances_per_iter=args.instances_per_iter, samples=args.samples, temperature=args.temperature,
         lr=args.lr, seed=args.seed, out=args.out, device=args.device, hidden_dim=args.hidden_dim,
         n_layers=args.layers, mode=args.mode, imitation_iterations=args.imitation_iterations, epochs=args.epochs,
         validation_instances=args.validation_instances, validate_every=args.validate_every, resume=args.resume,

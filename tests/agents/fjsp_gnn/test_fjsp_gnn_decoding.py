@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch as th
 
 from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent
-from cpgym.agents.fjsp_gnn.decoding import solve_fjsp_with_agent
+from cpgym.agents.fjsp_gnn.decoding import lockstep_rollouts, solve_fjsp_with_agent
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.errors import ArgumentError, TimeLimitReached
 from cpgym.instances import FlexibleJobShopInstance, FlexibleSchedule, load_fjsp, validate_flexible_schedule
@@ -72,3 +73,35 @@ def test_both_directions_is_the_better_of_the_two_views(agent):
         solve_fjsp_with_agent(agent, instance, samples=1, both_directions=True)
     with pytest.raises(TimeLimitReached, match="mk01"):
         solve_fjsp_with_agent(agent, instance, samples=4, stop_after=1e-6, both_directions=True)
+
+
+
+class _Ranked:
+    """A stand-in policy preferring lower action numbers by a margin of 0.01 each (no ties)."""
+
+    device = th.device("cpu")
+
+    def logits(self, observations):
+        masks = th.as_tensor(np.stack([obs["action_mask"] for obs in observations]), dtype=th.bool)
+        ranks = -0.01 * th.arange(masks.shape[1], dtype=th.float32)
+        return th.where(masks, ranks, -th.inf)
+
+
+def test_sampling_temperature():
+    instance, ranked = generate_sd1(6, 4, seed=3), _Ranked()
+    generator = th.Generator()
+    greedy = lockstep_rollouts(ranked, instance, "active", [True], generator)[0].actions
+    cold = lockstep_rollouts(ranked, instance, "active", [False] * 4, generator.manual_seed(0), temperature=1e-4)
+    assert all(rollout.actions == greedy for rollout in cold)  # a cold softmax is the argmax
+    warm = lockstep_rollouts(ranked, instance, "active", [False] * 4, generator.manual_seed(0), temperature=5.0)
+    assert all(rollout.actions != greedy for rollout in warm)
+    plain = FlexibleGNNAgent(ranked, {"env": {"mode": "active"}})
+    chilled = FlexibleGNNAgent(ranked, {"env": {"mode": "active"}, "decoding": {"temperature": 1e-4}})
+    assert chilled.temperature == 1e-4 and plain.temperature == 1.0
+    greedy_makespan = solve_fjsp_with_agent(plain, instance).makespan
+    assert solve_fjsp_with_agent(chilled, instance, samples=6, seed=1).makespan == greedy_makespan  # the agent's
+    hot = solve_fjsp_with_agent(chilled, instance, samples=6, seed=1, temperature=5.0).makespan
+    assert hot == solve_fjsp_with_agent(plain, instance, samples=6, seed=1, temperature=5.0).makespan
+    for bad in (0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ArgumentError, match="temperature"):
+            solve_fjsp_with_agent(plain, instance, samples=4, temperature=bad)

@@ -102,6 +102,20 @@ def test_checkpoint_round_trip_and_refusals(policy, tmp_path):
         load_fjsp_agent(tmp_path / "missing.pt")
 
 
+def test_checkpoint_keeps_the_sampling_temperature(policy, tmp_path):
+    assert load_fjsp_agent(save_fjsp_agent(tmp_path / "plain.pt", policy, "active")).temperature == 1.0
+    warm = load_fjsp_agent(save_fjsp_agent(tmp_path / "warm.pt", policy, "active", temperature=1.5))
+    assert warm.temperature == 1.5 and warm.config["decoding"] == {"temperature": 1.5}
+    with pytest.raises(ArgumentError, match="temperature"):
+        save_fjsp_agent(tmp_path / "cold.pt", policy, "active", temperature=0)
+    hostile = tmp_path / "hostile.pt"
+    th.save({"config": '{"format": "cpgym-fjsp-gnn", "version": 1, "policy": {"hidden_dim": 16, "n_layers": 2},'
+                       ' "env": {"mode": "active"}, "decoding": {"temperature": -2}}', "policy": policy.state_dict()},
+            hostile)
+    with pytest.raises(CheckpointError, match="decoding"):
+        load_fjsp_agent(hostile)
+
+
 def test_interpolation_of_two_checkpoints(policy, tmp_path):
     th.manual_seed(1)
     other = FlexibleGNNPolicy(hidden_dim=16, n_layers=2).eval()

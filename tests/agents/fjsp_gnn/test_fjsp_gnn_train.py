@@ -50,13 +50,15 @@ def test_bad_settings_and_command_line(tmp_path, capsys):
         _config(tmp_path, samples=0)
     with pytest.raises(ArgumentError, match="unknown flexible job-shop generator 'sd9'; known: sd1, sd2"):
         _config(tmp_path, generators=("sd1", "sd9"))
+    with pytest.raises(ArgumentError, match="temperature"):
+        _config(tmp_path, temperature=0.0)
     assert main(["--size", "3x2", "--generators", "hurink-vdata,sd2", "--iterations", "1", "--samples", "2",
-                 "--validation-instances", "1", "--hidden-dim", "8", "--mode", "non_delay", "--out",
+                 "--temperature", "2.5", "--validation-instances", "1", "--hidden-dim", "8", "--mode", "non_delay", "--out",
                  str(tmp_path / "cli"), "--no-progress"]) == 0
     assert "best validation" in capsys.readouterr().out
     assert load_fjsp_agent(tmp_path / "cli" / "best.pt").mode == "non_delay"
     settings = read_fjsp_config(tmp_path / "cli" / "last.pt")["training"]["settings"]
-    assert settings["generators"] == ["hurink-vdata", "sd2"]
+    assert settings["generators"] == ["hurink-vdata", "sd2"] and settings["temperature"] == 2.5
     assert settings["sizes"] == [[3, 2]] and settings["command"].startswith("python -m cpgym.agents.fjsp_gnn.train")
 
 
