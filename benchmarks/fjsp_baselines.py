@@ -5,7 +5,7 @@ upper bounds per set, next to the issue's published rows.
 Every schedule is checked by the independent validator. The run is resumable: rows already in ``--out``
 (``results.csv``, ``solutions/``) are not recomputed, so an interrupted run continues where it stopped.
 
-    python benchmarks/fjsp_baselines.py [--sets mk edata] [--methods mwkr-eet cpsat:10] [--out FOLDER]
+    python benchmarks/fjsp_baselines.py [--sets mk edata] [--methods mwkr-eet cpsat:10] [--seed 0] [--out FOLDER]
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), help="evaluator method specs")
     parser.add_argument("--out", default="results/fjsp_baselines", help="results folder (resumable)")
     parser.add_argument("--workers", type=int, default=1, help="tasks at once (each with one CP-SAT worker)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every method (CP-SAT's search, sampling)")
     args = parser.parse_args()
     names = [name for family in args.sets for name in SETS[family]]
     result = cpgym.evaluate(datasets=names, methods=args.methods, out=args.out, workers=args.workers, threads=1,
-                            plots=False, progress=True)
+                            seed=args.seed, plots=False, progress=True)
     gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
     wanted = set(names)
     for row in result.rows:
