@@ -53,8 +53,8 @@ def test_bad_settings_and_command_line(tmp_path, capsys):
     with pytest.raises(ArgumentError, match="temperature"):
         _config(tmp_path, temperature=0.0)
     assert main(["--size", "3x2", "--generators", "hurink-vdata,sd2", "--iterations", "1", "--samples", "2",
-                 "--temperature", "2.5", "--validation-instances", "1", "--hidden-dim", "8", "--mode", "non_delay", "--out",
-                 str(tmp_path / "cli"), "--no-progress"]) == 0
+                 "--temperature", "2.5", "--validation-instances", "1", "--hidden-dim", "8", "--mode", "non_delay",
+                 "--out", str(tmp_path / "cli"), "--no-progress"]) == 0
     assert "best validation" in capsys.readouterr().out
     assert load_fjsp_agent(tmp_path / "cli" / "best.pt").mode == "non_delay"
     settings = read_fjsp_config(tmp_path / "cli" / "last.pt")["training"]["settings"]
