@@ -144,4 +144,3 @@ def interpolate_fjsp_agents(first: FlexibleGNNAgent, second: FlexibleGNNAgent, w
     ours, theirs = first.policy.state_dict(), second.policy.state_dict()
     policy.load_state_dict({key: (1 - weight) * ours[key] + weight * theirs[key].to(ours[key].device) for key in ours})
     return FlexibleGNNAgent(policy.to(first.policy.device).eval(), first.config)
-
