@@ -75,7 +75,6 @@ def test_both_directions_is_the_better_of_the_two_views(agent):
         solve_fjsp_with_agent(agent, instance, samples=4, stop_after=1e-6, both_directions=True)
 
 
-
 class _Ranked:
     """A stand-in policy preferring lower action numbers by a margin of 0.01 each (no ties)."""
 
