@@ -9,7 +9,7 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 
 
@@ -176,3 +176,12 @@ def check_temperature(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
         raise ArgumentError(f"a sampling temperature must be a finite number > 0, got {value!r}")
     return float(value)
+
+
+def check_temperatures(value: float | Sequence[float]) -> tuple[float, ...]:
+    """A temperature or a non-empty sequence of them (:func:`check_temperature`) as a tuple of floats."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return (check_temperature(value),)
+    if not value:
+        raise ArgumentError("a sequence of sampling temperatures must not be empty")
+    return tuple(check_temperature(item) for item in value)

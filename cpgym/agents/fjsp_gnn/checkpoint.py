@@ -1,8 +1,9 @@
 """Safe checkpoints of the flexible job-shop GNN: ``torch.save`` of tensors plus a JSON config string.
 
 A checkpoint is a dict: ``"config"`` (JSON text: format, version, architecture ``policy``, env
-settings ``env``, progress ``training``, optionally ``decoding``: the sampling ``temperature`` chosen
-for the model), ``"policy"`` (the ``state_dict``) and optionally
+settings ``env``, progress ``training``, optionally ``decoding``: the sampling ``temperature`` (one, or
+several that sampled rollouts take in turn) and the env ``modes`` of the sampled rollouts chosen for the
+model), ``"policy"`` (the ``state_dict``) and optionally
 ``"trainer"`` (optimizer state, for resuming). It is read with ``torch.load(weights_only=True)``,
 which rebuilds only tensors and plain containers, and the network is rebuilt from the checked
 JSON config by this module, so loading an untrusted file cannot run code. The weights do not
@@ -12,6 +13,7 @@ depend on the instance size: one model runs on every size.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.agents.gnn.checkpoint import save_payload
 from cpgym.agents.shipped import model_path
 from cpgym.envs.jobshop_state import MODES
-from cpgym.errors import ArgumentError, CheckpointError, MissingFileError, check_temperature
+from cpgym.errors import ArgumentError, CheckpointError, MissingFileError, check_temperatures
 
 FORMAT = "cpgym-fjsp-gnn"
 VERSION = 1
@@ -42,22 +44,47 @@ class FlexibleGNNAgent:
         return self.config["env"]["mode"]
 
     @property
-    def temperature(self) -> float:
-        """The softmax temperature sampled decoding uses by default (1.0 unless the checkpoint sets one)."""
-        return self.config.get("decoding", {}).get("temperature", 1.0)
+    def temperatures(self) -> tuple[float, ...]:
+        """The softmax temperatures that sampled rollouts take in turn by default ((1.0,) unless the
+        checkpoint sets them)."""
+        return check_temperatures(self.config.get("decoding", {}).get("temperature", 1.0))
+
+    @property
+    def sample_modes(self) -> tuple[str, ...]:
+        """The env modes that sampled rollouts take in turn by default (the training mode unless the
+        checkpoint sets them); greedy decoding runs in :attr:`mode`."""
+        return check_sample_modes(self.config.get("decoding", {}).get("modes", [self.mode]))
+
+
+def check_sample_modes(modes: Sequence[str]) -> tuple[str, ...]:
+    """``modes`` as a tuple if it is a non-empty sequence of env modes, else :class:`ArgumentError`."""
+    if isinstance(modes, str) or not isinstance(modes, Sequence) or not modes:
+        raise ArgumentError(f"sample modes must be a non-empty list of env modes {MODES}, got {modes!r}")
+    unknown = [mode for mode in modes if mode not in MODES]
+    if unknown:
+        raise ArgumentError(f"unknown env mode(s) {unknown} in the sample modes; known: {MODES}")
+    return tuple(modes)
 
 
 def save_fjsp_agent(path: str | Path, policy: FlexibleGNNPolicy, mode: str, *, training: dict | None = None,
-                    trainer_state: dict[str, Any] | None = None, temperature: float | None = None) -> Path:
+                    trainer_state: dict[str, Any] | None = None, temperature: float | Sequence[float] | None = None,
+                    sample_modes: Sequence[str] | None = None) -> Path:
     """Write a checkpoint atomically (a temporary file renamed over ``path``); ``training`` is JSON-safe
-    progress, ``trainer_state`` tensors and containers for resuming, ``temperature`` the default
-    sampling temperature of the model (None: 1.0)."""
+    progress, ``trainer_state`` tensors and containers for resuming; the model's default decoding:
+    ``temperature`` the sampling temperature, or several that sampled rollouts take in turn (None: 1.0),
+    ``sample_modes`` the env modes they take in turn (None: ``mode``)."""
     path = Path(path)
     config = {"format": FORMAT, "version": VERSION,
               "policy": {"hidden_dim": policy.hidden_dim, "n_layers": policy.n_layers},
               "env": {"mode": mode}, "training": training or {}}
+    decoding: dict[str, Any] = {}
     if temperature is not None:
-        config["decoding"] = {"temperature": check_temperature(temperature)}
+        temperatures = check_temperatures(temperature)
+        decoding["temperature"] = temperatures[0] if len(temperatures) == 1 else list(temperatures)
+    if sample_modes is not None:
+        decoding["modes"] = list(check_sample_modes(sample_modes))
+    if decoding:
+        config["decoding"] = decoding
     payload: dict[str, Any] = {"config": json.dumps(config), "policy": policy.state_dict()}
     if trainer_state is not None:
         payload["trainer"] = trainer_state
@@ -93,10 +120,14 @@ def _read(path: Path) -> tuple[dict, dict[str, Any]]:
         raise CheckpointError(f"{path}: config env.mode must be one of {MODES}, got {env.get('mode')!r}")
     decoding = config.get("decoding", {})
     try:
-        check_temperature(decoding.get("temperature", 1.0) if isinstance(decoding, dict) else None)
-    except ArgumentError:
-        raise CheckpointError(f"{path}: config decoding must be a record whose temperature is a positive number, "
-                              f"got {decoding!r}") from None
+        if not isinstance(decoding, dict):
+            raise ArgumentError("not a record")
+        check_temperatures(decoding.get("temperature", 1.0))
+        check_sample_modes(decoding.get("modes", [env["mode"]]))
+    except ArgumentError as error:
+        raise CheckpointError(f"{path}: config decoding must be a record whose temperature is a positive number "
+                              f"or a list of them and whose modes is a list of env modes {MODES}, got {decoding!r} "
+                              f"({error})") from None
     weights = payload.get("policy")
     if not isinstance(weights, dict) or not all(isinstance(t, th.Tensor) for t in weights.values()):
         raise CheckpointError(f"{path}: the policy weights must be a dict of tensors")

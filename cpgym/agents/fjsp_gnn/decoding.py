@@ -7,6 +7,7 @@ network); :func:`solve_fjsp_with_agent` keeps the best of a greedy rollout and s
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 import torch as th
 
 from cpgym.agents.directions import best_of_both_directions
-from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent
+from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent, check_sample_modes
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.envs.fjsp import FlexibleJobShopEnv
-from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds, check_temperature
+from cpgym.errors import ArgumentError, TimeLimitReached, check_seconds, check_temperatures
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
 
@@ -36,13 +37,19 @@ class Rollout:
         return self.schedule.makespan if self.schedule is not None else 2**62
 
 
-def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstance, mode: str,
+def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstance, mode: str | Sequence[str],
                       greedy: Sequence[bool], generator: th.Generator, deadline: float | None = None,
-                      temperature: float = 1.0) -> list[Rollout]:
+                      temperature: float | Sequence[float] = 1.0) -> list[Rollout]:
     """One episode per entry of ``greedy`` (argmax where True, else sampled with ``generator`` from the
     softmax of the logits divided by ``temperature``), in lockstep; past ``deadline`` (a
-    ``time.perf_counter()`` value) it stops and returns the unfinished rollouts without a schedule."""
-    envs = [FlexibleJobShopEnv(instance=instance, mode=mode) for _ in greedy]
+    ``time.perf_counter()`` value) it stops and returns the unfinished rollouts without a schedule.
+    ``mode`` and ``temperature`` are one for all rollouts or one per rollout."""
+    modes = [mode] * len(greedy) if isinstance(mode, str) else list(mode)
+    temperatures = [temperature] * len(greedy) if isinstance(temperature, int | float) else list(temperature)
+    if not len(modes) == len(temperatures) == len(greedy):
+        raise ArgumentError(f"one mode and one temperature per rollout: {len(greedy)} rollouts, "
+                            f"{len(modes)} modes, {len(temperatures)} temperatures")
+    envs = [FlexibleJobShopEnv(instance=instance, mode=mode) for mode in modes]
     observations = [env.reset(seed=0)[0] for env in envs]
     rollouts = [Rollout() for _ in envs]
     active = list(range(len(envs)))
@@ -56,7 +63,8 @@ def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstan
                 logits = policy.logits([observations[i] for i in choosing])
             chosen = logits.argmax(dim=-1)
             if not all(greedy[i] for i in choosing):
-                sampled = th.multinomial(th.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(-1)
+                scale = th.tensor([temperatures[i] for i in choosing], device=logits.device)[:, None]
+                sampled = th.multinomial(th.softmax(logits / scale, dim=-1), 1, generator=generator).squeeze(-1)
                 chosen = th.where(th.tensor([greedy[i] for i in choosing]), chosen, sampled)
             actions.update(zip(choosing, chosen.tolist()))
         still = []
@@ -74,12 +82,18 @@ def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstan
 def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInstance, samples: int = 0,
                           seed: int = 0, time_limit: float | None = None,
                           stop_after: float | None = None, both_directions: bool = False,
-                          temperature: float | None = None) -> FlexibleSchedule:
+                          temperature: float | Sequence[float] | None = None,
+                          modes: Sequence[str] | None = None) -> FlexibleSchedule:
     """Schedule ``instance`` (any size; a job-shop instance converted) with ``agent``: greedy when
     ``samples <= 1``, else the best of ``samples`` rollouts (rollout 0 greedy, the others sampled
-    with a torch generator seeded by ``seed``, from the softmax of the logits divided by ``temperature``;
-    None: the agent's, :attr:`~cpgym.agents.fjsp_gnn.checkpoint.FlexibleGNNAgent.temperature`), never
-    worse than greedy.
+    with a torch generator seeded by ``seed``, from the softmax of the logits divided by a temperature),
+    never worse than greedy.
+
+    The greedy rollout runs in the agent's env mode. The sampled rollouts take in turn every pair of an
+    env mode of ``modes`` and a temperature of ``temperature`` (one number or several; modes outer,
+    temperatures inner). None: the agent's own,
+    :attr:`~cpgym.agents.fjsp_gnn.checkpoint.FlexibleGNNAgent.sample_modes` and
+    :attr:`~cpgym.agents.fjsp_gnn.checkpoint.FlexibleGNNAgent.temperatures`.
 
     ``time_limit`` (seconds >= 0) is a sampling budget: after the greedy rollout, sampled rollouts run
     in growing lockstep batches while the next batch is expected to end within it (at most ``samples``
@@ -93,21 +107,31 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
     """
     if both_directions:
         def decode(view: FlexibleJobShopInstance, count: int, budget: float | None, hard: float | None):
-            return solve_fjsp_with_agent(agent, view, count, seed, budget, hard, temperature=temperature)
+            return solve_fjsp_with_agent(agent, view, count, seed, budget, hard, temperature=temperature, modes=modes)
 
         return best_of_both_directions(decode, instance, samples, time_limit, stop_after,
                                        lambda mirror: mirror.read_backwards(instance))
     if time_limit is not None and not 0 <= time_limit < float("inf"):
         raise ArgumentError(f"a sampling time limit must be a finite number of seconds >= 0, got {time_limit!r}")
-    temperature = agent.temperature if temperature is None else check_temperature(temperature)
+    settings = list(itertools.product(agent.sample_modes if modes is None else check_sample_modes(modes),
+                                      agent.temperatures if temperature is None else check_temperatures(temperature)))
     started = time.perf_counter()
     deadline = None if stop_after is None else started + check_seconds(stop_after, "stop_after")
-    policy, mode = agent.policy, agent.mode
+    policy = agent.policy
     generator = th.Generator(device=policy.device).manual_seed(seed)
+
+    def rollouts(begin: int, size: int) -> Rollout:
+        """The best of rollouts ``begin .. begin + size - 1``: 0 is the greedy one (in the agent's mode; its
+        temperature is unused), the others take the settings in turn."""
+        chosen = [(agent.mode, settings[0][1]) if index == 0 else settings[(index - 1) % len(settings)]
+                  for index in range(begin, begin + size)]
+        return best_rollout(lockstep_rollouts(policy, instance, [mode for mode, _ in chosen],
+                                              [index == 0 for index in range(begin, begin + size)], generator,
+                                              deadline, [heat for _, heat in chosen]))
+
     most = max(1, samples) if samples > 0 or time_limit is None else None
     first = 1 if time_limit is not None else min(most, MAX_LOCKSTEP)
-    greedy = [i == 0 for i in range(first)]
-    best = best_rollout(lockstep_rollouts(policy, instance, mode, greedy, generator, deadline, temperature))
+    best = rollouts(0, first)
     if best.schedule is None:
         raise TimeLimitReached(f"the flexible GNN agent did not finish {instance.name} within {stop_after} s")
     count, size = first, 1
@@ -121,8 +145,7 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
         size = min(size, int(fits)) if fits < size else size
         if size < 1:
             break
-        batch = best_rollout(
-            lockstep_rollouts(policy, instance, mode, [False] * size, generator, deadline, temperature))
+        batch = rollouts(count, size)
         if batch.makespan < best.makespan:
             best = batch
         count += size

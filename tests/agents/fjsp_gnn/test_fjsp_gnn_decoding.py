@@ -96,7 +96,7 @@ def test_sampling_temperature():
     assert all(rollout.actions != greedy for rollout in warm)
     plain = FlexibleGNNAgent(ranked, {"env": {"mode": "active"}})
     chilled = FlexibleGNNAgent(ranked, {"env": {"mode": "active"}, "decoding": {"temperature": 1e-4}})
-    assert chilled.temperature == 1e-4 and plain.temperature == 1.0
+    assert chilled.temperatures == (1e-4,) and plain.temperatures == (1.0,)
     greedy_makespan = solve_fjsp_with_agent(plain, instance).makespan
     assert solve_fjsp_with_agent(chilled, instance, samples=6, seed=1).makespan == greedy_makespan  # the agent's
     hot = solve_fjsp_with_agent(chilled, instance, samples=6, seed=1, temperature=5.0).makespan
@@ -104,3 +104,34 @@ def test_sampling_temperature():
     for bad in (0, -1.0, float("nan"), float("inf"), True):
         with pytest.raises(ArgumentError, match="temperature"):
             solve_fjsp_with_agent(plain, instance, samples=4, temperature=bad)
+
+
+def test_temperature_and_mode_per_rollout():
+    instance, ranked = generate_sd1(6, 4, seed=3), _Ranked()
+    generator = th.Generator()
+    greedy = {mode: lockstep_rollouts(ranked, instance, mode, [True], generator)[0].actions
+              for mode in ("active", "non_delay")}
+    assert greedy["active"] != greedy["non_delay"]
+    mixed = lockstep_rollouts(ranked, instance, ["active", "non_delay", "active", "non_delay"], [False] * 4,
+                              generator.manual_seed(0), temperature=[1e-4, 1e-4, 5.0, 5.0])
+    assert mixed[0].actions == greedy["active"] and mixed[1].actions == greedy["non_delay"]
+    assert mixed[2].actions != greedy["active"] and mixed[3].actions != greedy["non_delay"]
+    with pytest.raises(ArgumentError, match="one mode and one temperature per rollout"):
+        lockstep_rollouts(ranked, instance, "active", [False] * 3, generator, temperature=[1.0, 2.0])
+
+
+def test_sampled_rollouts_take_the_settings_in_turn():
+    instance, ranked = generate_sd1(6, 4, seed=3), _Ranked()
+    makespan = {mode: solve_fjsp_with_agent(FlexibleGNNAgent(ranked, {"env": {"mode": mode}}), instance).makespan
+                for mode in ("active", "non_delay")}
+    assert makespan["active"] != makespan["non_delay"]
+    agent = FlexibleGNNAgent(ranked, {"env": {"mode": "active"},
+                                      "decoding": {"temperature": [1e-4], "modes": ["non_delay"]}})
+    assert agent.sample_modes == ("non_delay",)
+    # greedy in the agent's mode, the cold samples are the argmax in the sample mode: the better of the two
+    assert solve_fjsp_with_agent(agent, instance, samples=3).makespan == min(makespan.values())
+    assert solve_fjsp_with_agent(agent, instance).makespan == makespan["active"]  # greedy alone
+    overridden = solve_fjsp_with_agent(agent, instance, samples=3, modes=["active"]).makespan
+    assert overridden == makespan["active"]
+    with pytest.raises(ArgumentError, match="unknown env mode"):
+        solve_fjsp_with_agent(agent, instance, samples=3, modes=["later"])

@@ -102,18 +102,29 @@ def test_checkpoint_round_trip_and_refusals(policy, tmp_path):
         load_fjsp_agent(tmp_path / "missing.pt")
 
 
-def test_checkpoint_keeps_the_sampling_temperature(policy, tmp_path):
-    assert load_fjsp_agent(save_fjsp_agent(tmp_path / "plain.pt", policy, "active")).temperature == 1.0
+def test_checkpoint_keeps_the_sampling_settings(policy, tmp_path):
+    plain = load_fjsp_agent(save_fjsp_agent(tmp_path / "plain.pt", policy, "active"))
+    assert plain.temperatures == (1.0,) and plain.sample_modes == ("active",)
     warm = load_fjsp_agent(save_fjsp_agent(tmp_path / "warm.pt", policy, "active", temperature=1.5))
-    assert warm.temperature == 1.5 and warm.config["decoding"] == {"temperature": 1.5}
-    with pytest.raises(ArgumentError, match="temperature"):
-        save_fjsp_agent(tmp_path / "cold.pt", policy, "active", temperature=0)
-    hostile = tmp_path / "hostile.pt"
-    th.save({"config": '{"format": "cpgym-fjsp-gnn", "version": 1, "policy": {"hidden_dim": 16, "n_layers": 2},'
-                       ' "env": {"mode": "active"}, "decoding": {"temperature": -2}}', "policy": policy.state_dict()},
-            hostile)
-    with pytest.raises(CheckpointError, match="decoding"):
-        load_fjsp_agent(hostile)
+    assert warm.temperatures == (1.5,) and warm.config["decoding"] == {"temperature": 1.5}
+    ladder = load_fjsp_agent(save_fjsp_agent(tmp_path / "ladder.pt", policy, "non_delay", temperature=[1.5, 4],
+                                             sample_modes=["non_delay", "active"]))
+    assert ladder.config["decoding"] == {"temperature": [1.5, 4.0], "modes": ["non_delay", "active"]}
+    assert ladder.temperatures == (1.5, 4.0) and ladder.sample_modes == ("non_delay", "active")
+    for bad in (0, [], [2.0, -1]):
+        with pytest.raises(ArgumentError, match="temperature"):
+            save_fjsp_agent(tmp_path / "cold.pt", policy, "active", temperature=bad)
+    with pytest.raises(ArgumentError, match="unknown env mode.*'delayed'.*known"):
+        save_fjsp_agent(tmp_path / "odd.pt", policy, "active", sample_modes=["active", "delayed"])
+    with pytest.raises(ArgumentError, match="non-empty list"):
+        save_fjsp_agent(tmp_path / "odd.pt", policy, "active", sample_modes="active")
+    for decoding in ('{"temperature": -2}', '{"temperature": [1, "hot"]}', '{"modes": ["delayed"]}', '[2]'):
+        hostile = tmp_path / "hostile.pt"
+        th.save({"config": '{"format": "cpgym-fjsp-gnn", "version": 1, "policy": {"hidden_dim": 16, "n_layers": 2},'
+                           f' "env": {{"mode": "active"}}, "decoding": {decoding}}}', "policy": policy.state_dict()},
+                hostile)
+        with pytest.raises(CheckpointError, match="decoding"):
+            load_fjsp_agent(hostile)
 
 
 def test_interpolation_of_two_checkpoints(policy, tmp_path):
