@@ -79,7 +79,7 @@ def main() -> None:
     fields = ["checkpoint", "instances", "first_seed", "samples", "temperature", "modes", "both_directions",
               "mean_gap", *GENERATORS]
     new = not args.out.exists()
-    if not new and args.out.read_text().split("\n", 1)[0] != ",".join(fields):
+    if not new and args.out.open().readline().rstrip("\r\n") != ",".join(fields):
         parser.error(f"{args.out} has other columns (an older version of this script): name another --out")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a", newline="") as handle:

@@ -49,6 +49,7 @@ def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstan
     if not len(modes) == len(temperatures) == len(greedy):
         raise ArgumentError(f"one mode and one temperature per rollout: {len(greedy)} rollouts, "
                             f"{len(modes)} modes, {len(temperatures)} temperatures")
+    heat = th.tensor(temperatures, device=policy.device)
     envs = [FlexibleJobShopEnv(instance=instance, mode=mode) for mode in modes]
     observations = [env.reset(seed=0)[0] for env in envs]
     rollouts = [Rollout() for _ in envs]
@@ -63,7 +64,7 @@ def lockstep_rollouts(policy: FlexibleGNNPolicy, instance: FlexibleJobShopInstan
                 logits = policy.logits([observations[i] for i in choosing])
             chosen = logits.argmax(dim=-1)
             if not all(greedy[i] for i in choosing):
-                scale = th.tensor([temperatures[i] for i in choosing], device=logits.device)[:, None]
+                scale = heat[th.tensor(choosing, device=heat.device)][:, None]
                 sampled = th.multinomial(th.softmax(logits / scale, dim=-1), 1, generator=generator).squeeze(-1)
                 chosen = th.where(th.tensor([greedy[i] for i in choosing]), chosen, sampled)
             actions.update(zip(choosing, chosen.tolist()))
@@ -123,11 +124,12 @@ def solve_fjsp_with_agent(agent: FlexibleGNNAgent, instance: FlexibleJobShopInst
     def rollouts(begin: int, size: int) -> Rollout:
         """The best of rollouts ``begin .. begin + size - 1``: 0 is the greedy one (in the agent's mode; its
         temperature is unused), the others take the settings in turn."""
+        indices = range(begin, begin + size)
         chosen = [(agent.mode, settings[0][1]) if index == 0 else settings[(index - 1) % len(settings)]
-                  for index in range(begin, begin + size)]
+                  for index in indices]
         return best_rollout(lockstep_rollouts(policy, instance, [mode for mode, _ in chosen],
-                                              [index == 0 for index in range(begin, begin + size)], generator,
-                                              deadline, [heat for _, heat in chosen]))
+                                              [index == 0 for index in indices], generator, deadline,
+                                              [heat for _, heat in chosen]))
 
     most = max(1, samples) if samples > 0 or time_limit is None else None
     first = 1 if time_limit is not None else min(most, MAX_LOCKSTEP)
