@@ -68,6 +68,27 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             self.user(*point)
 
 
+def set_parameter(parameters: object, name: str, value: object) -> None:
+    """Set the CP-SAT parameter ``name`` (a ``SatParameters`` field; a list for a repeated one such as
+    ``subsolvers``), or raise :class:`ArgumentError` naming the parameter."""
+    if name.startswith("_") or not hasattr(parameters, name):
+        raise ArgumentError(f"unknown CP-SAT parameter {name!r} (the field names of ortools' SatParameters, "
+                            "e.g. 'interleave_search', 'subsolvers')")
+    current = getattr(parameters, name)
+    repeated = hasattr(current, "extend")
+    try:
+        if not repeated:
+            setattr(parameters, name, value)
+        elif isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise TypeError
+        else:
+            current.clear()
+            current.extend(list(value))
+    except (TypeError, ValueError, AttributeError):
+        kind = f"a list ({type(current).__name__})" if repeated else f"a value of type {type(current).__name__}"
+        raise ArgumentError(f"CP-SAT parameter {name!r} takes {kind}, got {value!r}") from None
+
+
 def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed: int,
               callback: TraceCallback | None = None, log_search: bool = False,
               parameters: dict[str, object] | None = None) -> tuple[cp_model.CpSolver, int, _Recorder]:
@@ -83,7 +104,7 @@ def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = log_search
     for name, value in (parameters or {}).items():
-        setattr(solver.parameters, name, value)
+        set_parameter(solver.parameters, name, value)
     recorder = _Recorder(callback)
     watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
     watchdog.start()

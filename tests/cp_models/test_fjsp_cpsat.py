@@ -163,3 +163,21 @@ def test_improve_stops_after_a_proof_and_gives_more_workers_one_hinted_solve(mon
     calls.clear()
     assert improve_fjsp(instance, hint, time_limit=20, workers=2).makespan == 40
     assert calls == [{"time_limit": 20, "workers": 2, "parameters": None, "hint_makespan": hint.makespan}]
+
+
+def test_list_valued_cpsat_parameters_are_set():
+    """A repeated SatParameters field (here the subsolvers of an interleaved search) takes a list."""
+    result = solve_fjsp(load_fjsp("mk01"), time_limit=5, workers=1,
+                        parameters={"interleave_search": True, "subsolvers": ["default_lp"]})
+    assert result.makespan == 40
+    assert_valid(result)
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"no_such_parameter": 1}, "unknown CP-SAT parameter 'no_such_parameter'"),
+    ({"num_workers": "two"}, "CP-SAT parameter 'num_workers' takes a value of type int, got 'two'"),
+    ({"subsolvers": "default_lp"}, "CP-SAT parameter 'subsolvers' takes a list"),
+])
+def test_bad_cpsat_parameters_are_refused_by_name(parameters, message):
+    with pytest.raises(ArgumentError, match=message):
+        solve_fjsp(load_fjsp("mk01"), time_limit=1, workers=1, parameters=parameters)
