@@ -1,7 +1,8 @@
 """``cpgym instances list|show|export``: the bundled instances of every problem, and instance files.
 
-``list --family F`` lists a job-shop family (ta, dmu, la, ...; all of them without ``--family``)
-or a robust one (rkp, cb); ``show`` and ``export`` take a bundled name or a file (any problem).
+``list --family F`` lists a family of any problem (job shop: ta, dmu, la, ...; flexible job shop: mk,
+edata, ...; robust: rkp, cb; all job-shop instances without ``--family``); ``show`` and ``export``
+take a bundled name or a file (any problem).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from cpgym.instances.resolve import resolve_instance
 
 
 def family_problem(family: str) -> Problem:
-    """The problem with a dataset called ``family`` (``ta`` -> job shop, ``rkp``, ``cb``)."""
+    """The problem with a dataset called ``family`` (``ta`` -> job shop, ``mk`` -> flexible job shop, ``rkp``)."""
     problem = next((p for p in problems() if family in p.datasets), None)
     if problem is None:
         known = sorted(name for p in problems() for name in p.datasets)
-        raise UnknownDatasetError(family, known, "--family takes a job-shop family, rkp or cb")
+        raise UnknownDatasetError(family, known, "--family takes the name of one of them")
     return problem
 
 

@@ -55,8 +55,10 @@ def _add_instances(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("file", nargs="?", help="export: the file to write")
     parser.add_argument("--index", type=int, default=None, metavar="N",
                         help="show/export: which instance of a file holding several (0-based)")
-    parser.add_argument("--family", help="list a family: ta, dmu, la, ... (job shop), rkp or cb (robust)")
-    parser.add_argument("--size", help="filter the list by size: 20x15 (job shop) or the number of items n (rkp, cb)")
+    parser.add_argument("--family", help="list a family: ta, dmu, la, ... (job shop), mk, edata, ... (flexible "
+                        "job shop), rkp or cb (robust)")
+    parser.add_argument("--size", help="filter the list by size: 20x15 (job shop, flexible job shop) or the "
+                        "number of items n (rkp, cb)")
     parser.add_argument("--layout", choices=["orlib", "taillard"], default=None,
                         help="job-shop show/export layout (default orlib)")
     parser.set_defaults(func=reported("instances", instances.run))
