@@ -133,6 +133,7 @@ def solve_jobshop(
     fixed_starts: np.ndarray | None = None,
     callback: TraceCallback | None = None,
     log_search: bool = False,
+    parameters: dict[str, object] | None = None,
 ) -> JobShopSolution:
     """Minimise the makespan with CP-SAT.
 
@@ -145,6 +146,8 @@ def solve_jobshop(
             start (a partial schedule to complete), -1 leaves it free. An infeasible
             prefix yields status ``"infeasible"``.
         callback: called as ``callback(seconds, makespan, bound)`` on each improving solution.
+        parameters: further CP-SAT parameters (``SatParameters`` field names; a list for a repeated
+            field), e.g. ``{"interleave_search": True}``; an unknown name is an :class:`ArgumentError`.
     """
     started = time.perf_counter()
     time_limit = check_seconds(time_limit)
@@ -183,7 +186,7 @@ def solve_jobshop(
         model.add_hint(makespan, int((hint_array + durations).max()))
 
     solver, status, recorder = run_cpsat(model, time_limit - (time.perf_counter() - started), workers, seed,
-                                         callback, log_search)
+                                         callback, log_search, parameters)
     wall = time.perf_counter() - started
 
     name = STATUS_NAMES.get(status, Status.UNKNOWN)

@@ -65,3 +65,17 @@ def test_workers_must_be_positive():
 
     with pytest.raises(ArgumentError, match="workers must be at least 1"):
         solve_jobshop(load("ft06"), time_limit=1, workers=0)
+
+
+def test_cpsat_parameters_reach_the_solver():
+    """``parameters`` are CP-SAT's own: a repeated field takes a list, an unknown name is refused by name."""
+    from cpgym.errors import ArgumentError
+
+    result = solve_jobshop(load("ft06"), time_limit=10, workers=1,
+                           parameters={"interleave_search": True, "subsolvers": ["default_lp"]})
+    assert result.status == "optimal" and result.makespan == 55
+    assert validate_schedule(result.instance, result.schedule.start_times, claimed_makespan=55).ok
+    stopped = solve_jobshop(load("ft10"), time_limit=10, workers=1, parameters={"stop_after_first_solution": True})
+    assert stopped.status == "feasible" and len(stopped.trace) == 1
+    with pytest.raises(ArgumentError, match="unknown CP-SAT parameter 'no_such_parameter'"):
+        solve_jobshop(load("ft06"), time_limit=1, workers=1, parameters={"no_such_parameter": True})
