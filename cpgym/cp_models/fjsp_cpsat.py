@@ -82,8 +82,8 @@ def solve_fjsp(
             or start (a partial schedule to complete), -1 leaves it free. An infeasible prefix yields
             status ``"infeasible"``; a fixed machine the operation cannot use is an :class:`ArgumentError`.
         callback: called as ``callback(seconds, makespan, bound)`` on each improving solution.
-        parameters: further CP-SAT parameters (``SatParameters`` field names), e.g.
-            ``{"interleave_search": True}``.
+        parameters: further CP-SAT parameters (``SatParameters`` field names; a list for a repeated
+            field), e.g. ``{"interleave_search": True}``; an unknown name is an :class:`ArgumentError`.
     """
     started = time.perf_counter()
     time_limit = check_seconds(time_limit)
@@ -167,36 +167,23 @@ def solve_fjsp(
     )
 
 
-MIN_PHASE_SECONDS = 1.0  # improve_fjsp runs its second phase only with at least this much time left
+# The CP-SAT parameters of improve_fjsp with one worker: CP-SAT's subsolvers in turn on the one thread, the
+# large-neighbourhood ones (which search around the best schedule so far) beside a single full-problem search
+ONE_WORKER_IMPROVEMENT: dict[str, object] = {"interleave_search": True, "subsolvers": ["default_lp"]}
 
 
 def improve_fjsp(instance: FlexibleJobShopInstance, hint: FlexibleSchedule, time_limit: float = 10.0,
                  workers: int | None = None, seed: int = 0) -> FlexibleJobShopSolution:
-    """Improve the schedule ``hint`` with CP-SAT within ``time_limit`` seconds: the better schedule of
-    two phases (None if neither found one: CP-SAT did not get as far as taking the hint).
+    """Improve the schedule ``hint`` with CP-SAT within ``time_limit`` seconds (no schedule if CP-SAT did not
+    get as far as taking the hint).
 
-    With one worker, CP-SAT's search follows the hint and on the larger Hurink edata instances stays at
-    it for the whole limit (BENCHMARKS.md, "FJSP warm start in two phases"). So the first half of the
-    time goes to the hinted search, and the rest, from the best schedule so far, to ``interleave_search``
-    (CP-SAT's subsolvers, large neighbourhood search among them, in turn on the one thread). With more workers,
-    whose portfolio has those subsolvers already, the whole limit goes to one hinted solve. The trace's
-    times count from the start of the first phase.
+    With one worker, CP-SAT's default search follows the hint and on the larger Hurink edata instances
+    stays at it for the whole limit; its portfolio of eight full-problem searches, taking turns on one
+    thread with ``interleave_search``, leaves the large-neighbourhood subsolvers little of the time. So
+    one worker runs :data:`ONE_WORKER_IMPROVEMENT`: the neighbourhood subsolvers in turn with one
+    full-problem search (BENCHMARKS.md, "FJSP warm start: one search, neighbourhoods first"). More
+    workers run CP-SAT's default portfolio, which has those subsolvers already, from the hint.
     """
-    started = time.perf_counter()
-    time_limit = check_seconds(time_limit)
     single = (workers or os.cpu_count() or 1) == 1
-    first = solve_fjsp(instance, time_limit / 2 if single else time_limit, workers, seed, hint=hint)
-    left = time_limit - (time.perf_counter() - started)
-    if not single or first.status == Status.OPTIMAL or left < MIN_PHASE_SECONDS:
-        return first
-    best = first.schedule if first.schedule is not None else hint
-    second_started = time.perf_counter() - started
-    second = solve_fjsp(instance, left, workers, seed, hint=best, parameters={"interleave_search": True})
-    improved = second.schedule is not None and (first.schedule is None or second.makespan <= first.makespan)
-    chosen = second if improved else first
-    bounds = [bound for bound in (first.lower_bound, second.lower_bound) if bound is not None]
-    status = second.status if improved else (Status.FEASIBLE if first.schedule is not None else second.status)
-    return FlexibleJobShopSolution(
-        instance, status, chosen.makespan, max(bounds, default=None), time.perf_counter() - started,
-        chosen.schedule, first.trace + [(second_started + t, makespan, bound) for t, makespan, bound in second.trace],
-    )
+    return solve_fjsp(instance, time_limit, workers, seed, hint=hint,
+                      parameters=dict(ONE_WORKER_IMPROVEMENT) if single else None)

@@ -21,7 +21,7 @@ Specs: ``NAME`` or ``NAME:ARG``.
   started from an MWKR schedule;
 * ``H+cpsat:SECONDS``, ``H+tabu:SECONDS``, ``H+lns:SECONDS`` — heuristic ``H`` (a rule, ``sbh`` or a
   learned agent) starts CP-SAT (as a hint: start times, and machines for the flexible job shop, where
-  :func:`~cpgym.cp_models.fjsp_cpsat.improve_fjsp` searches from it in two phases), tabu
+  :func:`~cpgym.cp_models.fjsp_cpsat.improve_fjsp` searches around it), tabu
   search or LNS (job shop only; a composite applies to the problems both parts apply to); the whole
   method (heuristic included) gets SECONDS, so ``gnn+cpsat:10`` compares with ``cpsat:10``: ``H``
   must finish within SECONDS (else it has no solution), and with under max(1 s, 5 %) left after ``H``
