@@ -186,4 +186,4 @@ def improve_fjsp(instance: FlexibleJobShopInstance, hint: FlexibleSchedule, time
     """
     single = (workers or os.cpu_count() or 1) == 1
     return solve_fjsp(instance, time_limit, workers, seed, hint=hint,
-                      parameters=dict(ONE_WORKER_IMPROVEMENT) if single else None)
+                      parameters=ONE_WORKER_IMPROVEMENT if single else None)

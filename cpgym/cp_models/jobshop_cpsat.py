@@ -68,7 +68,7 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             self.user(*point)
 
 
-def set_parameter(parameters: object, name: str, value: object) -> None:
+def _set_parameter(parameters: object, name: str, value: object) -> None:
     """Set the CP-SAT parameter ``name`` (a ``SatParameters`` field; a list for a repeated one such as
     ``subsolvers``), or raise :class:`ArgumentError` naming the parameter."""
     if name.startswith("_") or not hasattr(parameters, name):
@@ -104,7 +104,7 @@ def run_cpsat(model: cp_model.CpModel, seconds: float, workers: int | None, seed
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = log_search
     for name, value in (parameters or {}).items():
-        set_parameter(solver.parameters, name, value)
+        _set_parameter(solver.parameters, name, value)
     recorder = _Recorder(callback)
     watchdog = threading.Timer(solver.parameters.max_time_in_seconds + STOP_GRACE, solver.stop_search)
     watchdog.start()
