@@ -23,7 +23,8 @@ random    uniform among the jobs with a legal pair (a seeded generator)
 Machine rules: ``eet`` (earliest end time: where ``k`` would start on the machine, left shift
 included in active mode, plus its duration there) and ``spt`` (shortest processing time on the
 machine). In non_delay mode every legal pair starts at the clock, so there ``eet`` and ``spt``
-choose the same machine. On a job-shop instance (one eligible machine per operation) ``R-eet``
+choose the same machine; in earliest_end mode ``eet`` takes a busy machine when the operation ends
+there earliest. On a job-shop instance (one eligible machine per operation) ``R-eet``
 builds the schedule of the job-shop rule ``R``.
 """
 
@@ -37,8 +38,7 @@ import numpy as np
 
 from cpgym.agents.rules import RULES
 from cpgym.envs.fjsp import FlexibleJobShopEnv
-from cpgym.envs.fjsp_state import FlexibleJobShopState
-from cpgym.envs.jobshop_state import Mode
+from cpgym.envs.fjsp_state import FlexibleJobShopState, FlexibleMode
 from cpgym.errors import IllegalActionError, TimeLimitReached, UnknownMethodError, check_seconds
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
@@ -128,7 +128,7 @@ class FlexibleRulePolicy:
         return env.action_of(*self.rule.select(env.state, self.rng))
 
 
-def dispatch_fjsp(instance: FlexibleJobShopInstance, rule: str, mode: Mode = "non_delay", seed: int = 0,
+def dispatch_fjsp(instance: FlexibleJobShopInstance, rule: str, mode: FlexibleMode = "non_delay", seed: int = 0,
                   time_limit: float | None = None) -> FlexibleSchedule:
     """Build a complete schedule of ``instance`` with a rule (no Gymnasium overhead).
 

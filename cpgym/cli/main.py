@@ -33,8 +33,9 @@ def _add_solve(commands: argparse._SubParsersAction) -> None:
                         help="any `cpgym evaluate` method for the instance's problem: cpsat (default for job shop), "
                              "a rule (mwkr, spt, ...), gnn, gnn-sample64, gnn-sample@10, mwkr+cpsat, gnn+cpsat; "
                              "ccg (default for rkp/cb), neur2ro, kadapt:K")
-    parser.add_argument("--mode", default=None, choices=["active", "non_delay"],
-                        help="dispatching mode of rules (default non_delay)")
+    parser.add_argument("--mode", default=None, choices=["active", "non_delay", "earliest_end"],
+                        help="dispatching mode of rules (default non_delay; earliest_end: flexible job shop, "
+                             "non_delay on a job shop)")
     parser.add_argument("--time-limit", type=seconds, default=10.0,
                         help="seconds for methods that take a time limit: cpsat, H+cpsat, ccg, neur2ro (default 10)")
     parser.add_argument("--eval-time-limit", type=seconds, default=30.0,

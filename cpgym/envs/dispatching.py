@@ -27,10 +27,11 @@ class DispatchingEnv(gym.Env, Generic[State]):
     (``ArgumentError`` naming the setting and its allowed values) and exposes the simulator."""
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    modes: tuple[str, ...] = MODES  # the simulator's dispatching modes
 
     def __init__(self, mode: str, reward: str, observation: str, reward_scale: float, invalid_action: str,
                  render_mode: str | None) -> None:
-        check_choices(("mode", mode, MODES), ("reward", reward, REWARDS),
+        check_choices(("mode", mode, self.modes), ("reward", reward, REWARDS),
                       ("observation", observation, OBSERVATIONS),
                       ("invalid_action", invalid_action, INVALID_ACTIONS),
                       ("render_mode", render_mode, (None, *self.metadata["render_modes"])))

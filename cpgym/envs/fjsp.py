@@ -21,8 +21,7 @@ from gymnasium import spaces
 from cpgym.cp_models.fjsp_cpsat import FlexibleJobShopSolution, solve_fjsp
 from cpgym.envs.checks import instance_option, instance_source, integer_action
 from cpgym.envs.dispatching import DispatchingEnv
-from cpgym.envs.fjsp_state import FlexibleJobShopState
-from cpgym.envs.jobshop_state import Mode
+from cpgym.envs.fjsp_state import FJSP_MODES, FlexibleJobShopState, FlexibleMode
 from cpgym.errors import ArgumentError, ResetNeededError, UnknownProblemError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_generators import generator_kind
@@ -158,7 +157,9 @@ class FlexibleJobShopEnv(DispatchingEnv[FlexibleJobShopState]):
             each reset draws one uniformly with the env's seeded RNG.
         generator: ``callable(rng) -> FlexibleJobShopInstance`` called at each reset instead (default
             when neither is given: :class:`FlexibleGenerator` SD1 10x5).
-        mode: ``"non_delay"`` (default) or ``"active"``, as in ``cpgym/JobShop-v0`` with (job, machine) pairs.
+        mode: ``"non_delay"`` (default) or ``"active"``, as in ``cpgym/JobShop-v0`` with (job, machine) pairs,
+            or ``"earliest_end"`` (non-delay, and a job may wait for a busy machine that ends its operation
+            earlier than the machines free now).
         reward: ``"dense"`` (minus the increase of the makespan lower bound at each step) or
             ``"sparse"`` (``-makespan`` at the last step).
         observation: ``"graph"`` (operations, machines, precedence and option edges) or ``"flat"``.
@@ -173,11 +174,13 @@ class FlexibleJobShopEnv(DispatchingEnv[FlexibleJobShopState]):
     ``reset(options={"instance": inst_or_name})`` plays that instance this episode.
     """
 
+    modes = FJSP_MODES
+
     def __init__(
         self,
         instance: InstanceSpec | Sequence[InstanceSpec] | None = None,
         generator: Callable[[np.random.Generator], FlexibleJobShopInstance] | None = None,
-        mode: Mode = "non_delay",
+        mode: FlexibleMode = "non_delay",
         reward: str = "dense",
         observation: str = "graph",
         max_jobs: int | None = None,
@@ -326,7 +329,7 @@ class FlexibleJobShopEnv(DispatchingEnv[FlexibleJobShopState]):
             job, machine = self.pair_of(int(self._mask.argmax()))  # the lowest-index legal action
         old_lb = state.makespan_lb
         node, _ = state.dispatch(job, machine)  # under "raise", an illegal pair raises here
-        if self.mode == "non_delay":
+        if self.mode != "active":
             self._mask[:state.n_jobs, :state.n_machines] = state.mask
         else:
             self._mask[job, :state.n_machines] = state.mask[job]
@@ -359,7 +362,7 @@ class FlexibleJobShopEnv(DispatchingEnv[FlexibleJobShopState]):
     # ------------------------------------------------------------------ internals
     def _status_line(self) -> str:
         state = self.state
-        clock = f", t={state.now}" if self.mode == "non_delay" else ""
+        clock = f", t={state.now}" if self.mode != "active" else ""
         return (f"{state.instance.name} {state.instance.size} ({self.mode}): {state.n_scheduled}/"
                 f"{state.n_operations} operations, makespan {state.makespan}, lower bound {state.makespan_lb}{clock}")
 
@@ -405,7 +408,7 @@ class FlexibleJobShopEnv(DispatchingEnv[FlexibleJobShopState]):
     def _now(self) -> int:
         """The reference time of the features: the non-delay clock, or in active mode the smallest append start."""
         state = self._state
-        if self.mode == "non_delay" or state.done:
+        if self.mode != "active" or state.done:
             return state.now
         return int(state.earliest_starts().min())
 

@@ -2,8 +2,9 @@
 
 A :class:`FlexibleJobShopState` is a partial flexible schedule built one operation at a time:
 ``dispatch(job, machine)`` schedules the next unscheduled operation of ``job`` on ``machine``, one
-of its eligible machines. The two modes are the job shop's (:mod:`cpgym.envs.jobshop_state`),
-with a (job, machine) pair in place of a job (``docs/fjsp_env.md`` has the definitions):
+of its eligible machines. The first two modes are the job shop's (:mod:`cpgym.envs.jobshop_state`),
+with a (job, machine) pair in place of a job; the third exists for machine choice only
+(``docs/fjsp_env.md`` has the definitions):
 
 * ``"active"``: every pair of an unfinished job and an eligible machine of its next operation is
   legal; the operation starts at the earliest time >= its job predecessor's end at which the
@@ -13,9 +14,14 @@ with a (job, machine) pair in place of a job (``docs/fjsp_env.md`` has the defin
 * ``"non_delay"`` (the default): a clock ``now`` is the earliest time at which any pair can start
   (job free and machine free); the legal pairs are those that can start at ``now``, where the
   operation starts. Every complete episode is a non-delay schedule.
+* ``"earliest_end"``: the non-delay clock and its legal pairs, and besides them, for each job that has
+  one, the pairs of that job on a machine busy now on which its operation would end earlier than on
+  any machine free now; such an operation starts when the machine is free (after its last operation).
+  A fast machine that is busy a little longer is not lost to a slow one that is free now.
 
 On a job-shop instance converted with ``FlexibleJobShopInstance.from_jobshop`` (one eligible
-machine per operation) both modes reproduce :class:`~cpgym.envs.jobshop_state.JobShopState`.
+machine per operation) every mode reproduces :class:`~cpgym.envs.jobshop_state.JobShopState`
+(``earliest_end`` its ``non_delay`` mode: with one machine there is nothing to wait for).
 Operations are numbered in job order: operation ``k`` of job ``j`` is node ``job_first[j] + k``.
 Arrays exposed as attributes are the live state: read them, do not write them.
 """
@@ -23,13 +29,17 @@ Arrays exposed as attributes are the live state: read them, do not write them.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Literal
 
 import numpy as np
 
-from cpgym.envs.jobshop_state import MODES, NEVER, Mode
+from cpgym.envs.jobshop_state import MODES, NEVER
 from cpgym.errors import ArgumentError, IllegalActionError
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_schedule import FlexibleSchedule
+
+FlexibleMode = Literal["active", "non_delay", "earliest_end"]
+FJSP_MODES: tuple[str, ...] = (*MODES, "earliest_end")
 
 
 class FlexibleJobShopState:
@@ -57,13 +67,13 @@ class FlexibleJobShopState:
         candidate_eligible: ``(n_jobs, n_machines)`` bool, the eligible machines of each job's next
             operation (none once the job is done).
         mask: ``(n_jobs, n_machines)`` bool, the legal (job, machine) pairs.
-    Scalars: ``now`` (the non-delay clock; 0 in active mode), ``makespan_lb`` (max of ``completion_lb``),
-    ``makespan`` (latest end so far), ``n_scheduled``.
+    Scalars: ``now`` (the non-delay clock, also in earliest_end mode; 0 in active mode), ``makespan_lb``
+    (max of ``completion_lb``), ``makespan`` (latest end so far), ``n_scheduled``.
     """
 
-    def __init__(self, instance: FlexibleJobShopInstance, mode: Mode = "non_delay") -> None:
-        if mode not in MODES:
-            raise ArgumentError(f"mode must be one of {MODES}, got {mode!r}")
+    def __init__(self, instance: FlexibleJobShopInstance, mode: FlexibleMode = "non_delay") -> None:
+        if mode not in FJSP_MODES:
+            raise ArgumentError(f"mode must be one of {FJSP_MODES}, got {mode!r}")
         self.instance, self.mode = instance, mode
         self.n_jobs, self.n_machines, self.n_operations = instance.n_jobs, instance.n_machines, instance.n_operations
         lengths = np.array([len(job) for job in instance.jobs], dtype=np.int64)
@@ -110,8 +120,8 @@ class FlexibleJobShopState:
         # per machine, the busy intervals [start, end) of positive duration, sorted (active mode)
         self._busy_starts: list[list[int]] = [[] for _ in range(self.n_machines)]
         self._busy_ends: list[list[int]] = [[] for _ in range(self.n_machines)]
-        self._est: np.ndarray | None = None  # cached earliest starts (non_delay only)
-        if mode == "non_delay":
+        self._est: np.ndarray | None = None  # cached earliest starts (with the clock only)
+        if mode != "active":
             self._advance_clock()
 
     @property
@@ -130,8 +140,8 @@ class FlexibleJobShopState:
         """``(n_jobs, n_machines)`` start of each job's next operation appended after the machine's last
         operation (NEVER where the machine is not eligible or the job is done).
 
-        In non_delay mode this is exactly where it can start and ``now`` is its minimum; in active mode
-        the real start can be earlier (an idle gap, see :meth:`starts_of`).
+        In non_delay and earliest_end modes this is exactly where it can start and ``now`` is its minimum;
+        in active mode the real start can be earlier (an idle gap, see :meth:`starts_of`).
         """
         if self._est is not None:
             return self._est
@@ -140,9 +150,9 @@ class FlexibleJobShopState:
 
     def starts_of(self, job: int) -> np.ndarray:
         """``(n_machines,)`` where the next operation of ``job`` would start on each machine if dispatched
-        there now (NEVER on ineligible machines): ``now`` for the legal pairs in non_delay mode, the
-        left-shift start in active mode."""
-        if self.mode == "non_delay":
+        there now (NEVER on ineligible machines): the append start (``now`` for the legal pairs in
+        non_delay mode), or the left-shift start in active mode."""
+        if self.mode != "active":
             return self.earliest_starts()[job].copy()
         starts = np.full(self.n_machines, NEVER, dtype=np.int64)
         if self.next_op[job] < self.job_length[job]:
@@ -161,6 +171,8 @@ class FlexibleJobShopState:
         duration = self._options[node][machine]
         if self.mode == "non_delay":
             start = self.now
+        elif self.mode == "earliest_end":
+            start = int(self._est[job, machine])
         else:
             start, slot = self._gap(machine, self._job_ready[job], duration)
             if duration:
@@ -189,7 +201,7 @@ class FlexibleJobShopState:
             self.remaining_work[job] = 0.0
             self.candidate_eligible[job] = False
             self._ready_key[job] = NEVER
-        if self.mode == "non_delay":
+        if self.mode != "active":
             self._advance_clock()
         else:
             self.mask[job] = self.candidate_eligible[job]
@@ -209,7 +221,8 @@ class FlexibleJobShopState:
         return start, slot
 
     def _advance_clock(self) -> None:
-        """Non-delay: jump to the earliest time some pair can start; legal = the pairs that can."""
+        """Jump to the earliest time some pair can start; legal = the pairs that can (non_delay), and in
+        earliest_end mode also each such job's pairs that would end earlier than all its pairs at ``now``."""
         self._est = None
         est = self._est = self.earliest_starts()
         now = int(est.min())
@@ -217,6 +230,13 @@ class FlexibleJobShopState:
             self.mask[:] = False
             return
         self.now = now
+        if self.mode == "earliest_end":
+            at_now = est == now
+            ends = np.where(self.candidate_eligible, est + self.durations[self.next_node], NEVER)
+            best_now = np.where(at_now, ends, NEVER).min(axis=1, keepdims=True)
+            best_now[best_now == NEVER] = 0  # a job with no pair at now has nothing to wait for
+            np.logical_or(at_now, ends < best_now, out=self.mask)
+            return
         np.equal(est, now, out=self.mask)
 
     def _why_illegal(self, job: int, machine: int) -> str:
@@ -234,7 +254,8 @@ class FlexibleJobShopState:
             return (f"job {job}: its next operation (op {self.next_op[job]}) cannot run on machine {machine} "
                     f"(eligible: {sorted(self._options[node])}); legal pairs: {legal}")
         est = int(self.earliest_starts()[job, machine])
-        return (f"job {job} on machine {machine} cannot start now (t={self.now}) in non_delay mode "
+        why = "" if self.mode == "non_delay" else " nor end earlier than on a machine free now"
+        return (f"job {job} on machine {machine} cannot start now (t={self.now}){why} in {self.mode} mode "
                 f"(earliest start {est}); legal pairs: {legal}")
 
     def ragged(self, values: np.ndarray) -> list[list[int]]:

@@ -212,6 +212,7 @@ def cpsat(arg: str | None) -> Solver:
 def _jobshop_rule(instance: JobShopInstance, rule: str, mode: str, settings: Settings) -> Any:
     from cpgym.agents.rules import dispatch
 
+    mode = "non_delay" if mode == "earliest_end" else mode  # the same with one machine per operation
     return dispatch(instance, rule, mode=mode, seed=settings.seed, time_limit=settings.time_limit).start_times
 
 
@@ -224,13 +225,14 @@ def _fjsp_rule(instance: Any, rule: str, mode: str, settings: Settings) -> Any:
 # problem name -> dispatch(instance, rule name, mode, settings) -> solution; a job-shop rule name R is R-eet
 # on a flexible instance (cpgym.agents.fjsp_rules.get_fjsp_rule)
 RULE_SOLVERS: dict[str, Callable[[Any, str, str, Settings], Any]] = {"jssp": _jobshop_rule, "fjsp": _fjsp_rule}
+RULE_MODES = ("non_delay", "active", "earliest_end")  # FJSP_MODES; on a job shop earliest_end is non_delay
 
 
 def _rule(name: str) -> Factory:
     def factory(arg: str | None) -> Solver:
         mode = arg or "non_delay"
-        if mode not in ("active", "non_delay"):
-            raise ArgumentError(f"rule mode must be 'active' or 'non_delay', got {mode!r}")
+        if mode not in RULE_MODES:
+            raise ArgumentError(f"rule mode must be one of {', '.join(RULE_MODES)}, got {mode!r}")
 
         def solve(instance: Any, settings: Settings) -> MethodResult:
             return MethodResult(RULE_SOLVERS[problem_of(instance).name](instance, name, mode, settings),

@@ -16,17 +16,16 @@ from cpgym.agents.fjsp_rules import (
 )
 from cpgym.agents.rules import RULES, dispatch
 from cpgym.envs.fjsp import FlexibleJobShopEnv
-from cpgym.envs.fjsp_state import FlexibleJobShopState
+from cpgym.envs.fjsp_state import FJSP_MODES, FlexibleJobShopState
 from cpgym.errors import TimeLimitReached, UnknownMethodError
 from cpgym.instances import FlexibleJobShopInstance, load, load_fjsp, validate_flexible_schedule
 
-MODES = ("active", "non_delay")
 BRANDIMARTE = [f"mk{i:02d}" for i in range(1, 11)]
 # Job 0: op 0 on m0 (3) or m1 (5), op 1 on m1 (2). Job 1: op 0 on m0 (2), op 1 on m0 (4) or m1 (1).
 TINY = FlexibleJobShopInstance("tiny", ((((0, 3), (1, 5)), ((1, 2),)), (((0, 2),), ((0, 4), (1, 1)))), 2)
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 @pytest.mark.parametrize("name", BRANDIMARTE)
 def test_every_rule_gives_valid_deterministic_schedules_on_brandimarte(name, mode):
     instance = load_fjsp(name)
@@ -39,13 +38,14 @@ def test_every_rule_gives_valid_deterministic_schedules_on_brandimarte(name, mod
         assert (again.machines, again.start_times) == (schedule.machines, schedule.start_times), rule
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 @pytest.mark.parametrize("name", ["ft06", "la01", "orb01"])
 def test_on_one_machine_instances_rule_eet_is_the_job_shop_rule(name, mode):
     instance = load(name)
     converted = FlexibleJobShopInstance.from_jobshop(instance)
+    jobshop_mode = "non_delay" if mode == "earliest_end" else mode  # nothing to wait for with one machine
     for rule in RULES:  # random included: the same seed draws the same keys
-        expected = dispatch(instance, rule, mode, seed=3).start_times.tolist()
+        expected = dispatch(instance, rule, jobshop_mode, seed=3).start_times.tolist()
         for machine_rule in MACHINE_RULES:  # one machine per operation: the machine rule has no choice
             schedule = dispatch_fjsp(converted, f"{rule}-{machine_rule}", mode, seed=3)
             assert [list(row) for row in schedule.start_times] == expected, (rule, machine_rule)
@@ -78,9 +78,15 @@ def test_eet_and_spt_differ_where_the_fastest_machine_is_busy():
     rng = np.random.default_rng(0)
     assert get_fjsp_rule("mwkr-eet").select(state, rng) == (1, 1)  # ends 3 on m1, 5 on m0
     assert get_fjsp_rule("mwkr-spt").select(state, rng) == (1, 0)  # 1 on m0
+    # job 0: one op on m0 (2); after it, job 1's op ends at 3 on m0 (busy until 2), at 5 on m1 (free now)
+    instance = FlexibleJobShopInstance("wait", ((((0, 2),),), (((0, 1), (1, 5)),)), 2)
+    for mode, pair in (("non_delay", (1, 1)), ("earliest_end", (1, 0))):
+        state = FlexibleJobShopState(instance, mode)
+        state.dispatch(0, 0)
+        assert get_fjsp_rule("mwkr-eet").select(state, rng) == pair, mode
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 def test_the_env_policy_reproduces_dispatch(mode):
     for rule in ("mwkr-eet", "spt-spt", "random-eet"):
         env = FlexibleJobShopEnv("mk03", mode=mode, max_jobs=20, max_machines=9)

@@ -86,7 +86,8 @@ def test_unknown_or_inapplicable_methods_list_the_ones_that_apply(capsys):
           r"'cpsat' solves jssp, fjsp instances, not rkp .*: ccg, neur2ro$")
     fails(capsys, ["solve", RKP, "--method", "kadapt:10"], r"'kadapt:10' solves cb instances, not rkp")
     fails(capsys, ["solve", "ft06", "--method", "cpsat:soon"], r"method 'cpsat:soon': expected a time limit")
-    fails(capsys, ["solve", "ft06", "--method", "spt:sideways"], r"rule mode must be 'active' or 'non_delay'")
+    fails(capsys, ["solve", "ft06", "--method", "spt:sideways"],
+          r"rule mode must be one of non_delay, active, earliest_end, got 'sideways'")
 
 
 def test_bad_gantt_is_refused_before_solving(capsys, tmp_path, monkeypatch):

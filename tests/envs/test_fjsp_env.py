@@ -24,7 +24,7 @@ from cpgym.envs.fjsp import (
     FlexibleGenerator,
     FlexibleJobShopEnv,
 )
-from cpgym.envs.fjsp_state import FlexibleJobShopState
+from cpgym.envs.fjsp_state import FJSP_MODES, FlexibleJobShopState
 from cpgym.envs.jobshop import JobShopEnv
 from cpgym.errors import ArgumentError, IllegalActionError, ResetNeededError
 from cpgym.instances import (
@@ -38,7 +38,7 @@ from cpgym.instances import (
 )
 
 ENV_ID = "cpgym:cpgym/FlexibleJobShop-v0"
-MODES = ("active", "non_delay")
+MODES = ("active", "non_delay")  # the job shop's; FJSP_MODES adds earliest_end
 # Job 0: op 0 on m0 (3) or m1 (5), op 1 on m1 (2). Job 1: op 0 on m0 (2), op 1 on m0 (4) or m1 (1).
 TINY = FlexibleJobShopInstance("tiny", ((((0, 3), (1, 5)), ((1, 2),)), (((0, 2),), ((0, 4), (1, 1)))), 2)
 # job-shop instances for the step-for-step comparison; "zeros" has zero durations (they occupy no time)
@@ -69,7 +69,14 @@ def brute_force(instance: FlexibleJobShopInstance, machines, starts, mode: str) 
     if mode == "active":
         return set(append), start
     now = min(append.values())
-    return {pair for pair, t in append.items() if t == now}, start
+    legal = {pair for pair, t in append.items() if t == now}
+    if mode == "earliest_end":
+        end = {(j, m): t + instance.durations[j][sum(s >= 0 for s in starts[j])][m] for (j, m), t in append.items()}
+        best_now: dict[int, int] = {}  # per job with a pair at now, its earliest end among them
+        for j, m in legal:
+            best_now[j] = min(best_now.get(j, end[j, m]), end[j, m])
+        legal |= {(j, m) for j, m in append if j in best_now and end[j, m] < best_now[j]}
+    return legal, start
 
 
 def random_episode(env: FlexibleJobShopEnv, seed: int, **reset_kwargs):
@@ -102,7 +109,7 @@ def test_gym_make_in_fresh_interpreter():
 
 
 @pytest.mark.parametrize("observation", ["graph", "flat"])
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 def test_env_checkers_pass(mode, observation):
     """The checkers sample unmasked actions, hence invalid_action="mask"; Gymnasium's renders every mode."""
     env = gym.make(ENV_ID, instance="mk01", mode=mode, observation=observation, invalid_action="mask",
@@ -117,15 +124,16 @@ def test_env_checkers_pass(mode, observation):
 
 @pytest.mark.parametrize("invalid_action", ["raise", "mask", "penalty"])
 @pytest.mark.parametrize("reward", ["dense", "sparse"])
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 @pytest.mark.parametrize("name", ["ft06", "la01", "zeros"])
 def test_one_machine_instances_reproduce_jobshop_env_step_for_step(name, mode, reward, invalid_action):
     """Job j -> (j, the machine of its next operation): same rewards, projected masks, terminations, schedule.
-    Under "raise" the actions are legal; under "mask" and "penalty" they are unmasked random jobs."""
+    Under "raise" the actions are legal; under "mask" and "penalty" they are unmasked random jobs.
+    earliest_end is non_delay when no operation has a second machine to wait for."""
     instance = ZEROS if name == "zeros" else load(name)
-    kwargs = {"mode": mode, "reward": reward, "invalid_action": invalid_action, "reward_scale": 0.5}
-    jobshop = JobShopEnv(instance, **kwargs)
-    flexible = FlexibleJobShopEnv(FlexibleJobShopInstance.from_jobshop(instance), **kwargs)
+    kwargs = {"reward": reward, "invalid_action": invalid_action, "reward_scale": 0.5}
+    jobshop = JobShopEnv(instance, mode="non_delay" if mode == "earliest_end" else mode, **kwargs)
+    flexible = FlexibleJobShopEnv(FlexibleJobShopInstance.from_jobshop(instance), mode=mode, **kwargs)
     for seed in range(4):
         rng = np.random.default_rng(seed)
         (obs_j, info_j), (obs_f, info_f) = jobshop.reset(seed=seed), flexible.reset(seed=seed)
@@ -149,7 +157,7 @@ def test_one_machine_instances_reproduce_jobshop_env_step_for_step(name, mode, r
             assert [list(row) for row in info_f["schedule"].machines] == instance.machines.tolist()
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 @pytest.mark.parametrize("instance", [TINY, load_fjsp("kacem1"), load_fjsp("fattahi3"),
                                       generate_sd1(4, 3, seed=5), generate_sd1(3, 4, seed=8)], ids=lambda i: i.name)
 def test_masks_and_starts_match_brute_force(instance, mode):
@@ -188,6 +196,33 @@ def test_non_delay_mode_by_hand():
         env.step(0)
 
 
+def test_earliest_end_mode_waits_for_a_faster_machine_by_hand():
+    # job 0: one operation, m0 (2); job 1: one operation, m0 (1) or m1 (5)
+    instance = FlexibleJobShopInstance("wait", ((((0, 2),),), (((0, 1), (1, 5)),)), 2)
+    env = FlexibleJobShopEnv(instance, mode="earliest_end", render_mode="ansi")
+    env.reset(seed=0)
+    assert env.state.legal_pairs() == [(0, 0), (1, 0), (1, 1)]  # all start at 0, as in non_delay
+    env.step(env.action_of(0, 0))  # m0 [0, 2)
+    # non_delay would leave job 1 only m1, free now: [0, 5); on m0 it waits and ends at 3
+    assert env.state.legal_pairs() == [(1, 0), (1, 1)] and env.state.now == 0
+    assert env.state.starts_of(1).tolist() == [2, 0]
+    assert env.render().splitlines()[0] == "wait 2x2 (earliest_end): 1/2 operations, makespan 2, lower bound 2, t=0"
+    _, _, terminated, _, info = env.step(env.action_of(1, 0))
+    assert terminated and info["makespan"] == 3 and info["schedule"].start_times == ((0,), (2,))
+    non_delay = FlexibleJobShopEnv(instance, mode="non_delay")
+    non_delay.reset(seed=0)
+    non_delay.step(non_delay.action_of(0, 0))
+    assert non_delay.state.legal_pairs() == [(1, 1)]
+    # waiting is legal only where it ends earlier: m1 free now ends job 1 at 5, so m0 free at 4 would not
+    late = FlexibleJobShopInstance("late", ((((0, 4),),), (((0, 1), (1, 5)),)), 2)
+    state = FlexibleJobShopState(late, mode="earliest_end")
+    state.dispatch(0, 0)
+    assert state.legal_pairs() == [(1, 1)]
+    with pytest.raises(IllegalActionError, match=r"cannot start now \(t=0\) nor end earlier than on a machine "
+                                                 r"free now in earliest_end mode \(earliest start 4\)"):
+        state.dispatch(1, 0)
+
+
 def test_active_mode_left_shifts_into_a_gap_and_renders_by_hand():
     env = FlexibleJobShopEnv(TINY, mode="active", render_mode="ansi")
     env.reset(seed=0)
@@ -207,7 +242,7 @@ def test_active_mode_left_shifts_into_a_gap_and_renders_by_hand():
     assert nd.render().splitlines()[0].endswith("lower bound 5, t=3")
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 def test_returns_and_schedules_of_random_episodes(mode):
     instance = load_fjsp("mk01")
     initial_lb = FlexibleJobShopState(instance).makespan_lb
@@ -221,7 +256,7 @@ def test_returns_and_schedules_of_random_episodes(mode):
         assert validate_flexible_schedule(instance, schedule.machines, schedule.start_times, schedule.makespan).ok
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", FJSP_MODES)
 def test_graph_observation_matches_the_partial_schedule(mode):
     instance = load_fjsp("kacem2")
     env = FlexibleJobShopEnv(instance, mode=mode, max_jobs=12, max_machines=8, max_operations=40)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
 import cpgym
@@ -15,7 +16,7 @@ from cpgym.cli.main import main
 from cpgym.errors import Status
 from cpgym.evaluation import methods
 from cpgym.evaluation.methods import MethodResult, Settings, make_solver, problems_of
-from cpgym.instances import FlexibleJobShopInstance, FlexibleSchedule, load_fjsp, validate_flexible_schedule
+from cpgym.instances import FlexibleJobShopInstance, FlexibleSchedule, load, load_fjsp, validate_flexible_schedule
 from cpgym.instances.fjsp_library import list_fjsp
 from cpgym.plot.gantt import plot_gantt, plot_record
 
@@ -74,11 +75,17 @@ def test_methods_declare_and_dispatch_per_problem():
     assert problems_of("mwkr+tabu:5") == problems_of("gnn+tabu:5") == problems_of("sbh") == ("jssp",)
     assert problems_of("gnn+cpsat:5") == problems_of("gnn") == ("jssp", "fjsp")  # cpgym.agents.fjsp_gnn
     kacem2, settings = load_fjsp("kacem2"), Settings()
-    for plain, flexible, mode in (("mwkr", "mwkr-eet", "non_delay"), ("fifo:active", "fifo-eet:active", "active")):
+    for plain, flexible, mode in (("mwkr", "mwkr-eet", "non_delay"), ("fifo:active", "fifo-eet:active", "active"),
+                                  ("mwkr:earliest_end", "mwkr-eet:earliest_end", "earliest_end")):
         schedule = make_solver(plain)(kacem2, settings).solution
         assert isinstance(schedule, FlexibleSchedule)
         assert schedule.start_times == make_solver(flexible)(kacem2, settings).solution.start_times
         assert schedule.start_times == dispatch_fjsp(kacem2, flexible.partition(":")[0], mode).start_times
+    assert (make_solver("mwkr-eet:earliest_end")(kacem2, settings).solution.start_times
+            != make_solver("mwkr-eet")(kacem2, settings).solution.start_times)  # a machine worth waiting for
+    ft06 = load("ft06")  # one machine per operation: earliest_end is non_delay
+    np.testing.assert_array_equal(make_solver("mwkr:earliest_end")(ft06, settings).solution,
+                                  make_solver("mwkr")(ft06, settings).solution)
 
 
 def test_the_warm_start_hands_the_rule_schedule_to_cpsat(monkeypatch):

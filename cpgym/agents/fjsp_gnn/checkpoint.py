@@ -23,7 +23,7 @@ import torch as th
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy
 from cpgym.agents.gnn.checkpoint import save_payload
 from cpgym.agents.shipped import model_path
-from cpgym.envs.jobshop_state import MODES
+from cpgym.envs.fjsp_state import FJSP_MODES
 from cpgym.errors import ArgumentError, CheckpointError, MissingFileError, check_temperatures
 
 FORMAT = "cpgym-fjsp-gnn"
@@ -59,10 +59,10 @@ class FlexibleGNNAgent:
 def check_sample_modes(modes: Sequence[str]) -> tuple[str, ...]:
     """``modes`` as a tuple if it is a non-empty sequence of env modes, else :class:`ArgumentError`."""
     if isinstance(modes, str) or not isinstance(modes, Sequence) or not modes:
-        raise ArgumentError(f"sample modes must be a non-empty list of env modes {MODES}, got {modes!r}")
-    unknown = [mode for mode in modes if mode not in MODES]
+        raise ArgumentError(f"sample modes must be a non-empty list of env modes {FJSP_MODES}, got {modes!r}")
+    unknown = [mode for mode in modes if mode not in FJSP_MODES]
     if unknown:
-        raise ArgumentError(f"unknown env mode(s) {unknown} in the sample modes; known: {MODES}")
+        raise ArgumentError(f"unknown env mode(s) {unknown} in the sample modes; known: {FJSP_MODES}")
     return tuple(modes)
 
 
@@ -116,8 +116,8 @@ def _read(path: Path) -> tuple[dict, dict[str, Any]]:
         value = policy.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
             raise CheckpointError(f"{path}: config policy.{key} must be a whole number in 1..{limit}, got {value!r}")
-    if env.get("mode") not in MODES:
-        raise CheckpointError(f"{path}: config env.mode must be one of {MODES}, got {env.get('mode')!r}")
+    if env.get("mode") not in FJSP_MODES:
+        raise CheckpointError(f"{path}: config env.mode must be one of {FJSP_MODES}, got {env.get('mode')!r}")
     decoding = config.get("decoding", {})
     try:
         if not isinstance(decoding, dict):
@@ -126,7 +126,8 @@ def _read(path: Path) -> tuple[dict, dict[str, Any]]:
         check_sample_modes(decoding.get("modes", [env["mode"]]))
     except ArgumentError as error:
         raise CheckpointError(f"{path}: config decoding must be a record whose temperature is a positive number "
-                              f"or a list of them and whose modes is a list of env modes {MODES}, got {decoding!r} "
+                              f"or a list of them and whose modes is a list of env modes {FJSP_MODES}, "
+                              f"got {decoding!r} "
                               f"({error})") from None
     weights = payload.get("policy")
     if not isinstance(weights, dict) or not all(isinstance(t, th.Tensor) for t in weights.values()):

@@ -40,7 +40,7 @@ from cpgym.agents.fjsp_gnn.decoding import best_rollout, lockstep_rollouts
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy, Observation
 from cpgym.agents.fjsp_rules import FlexibleRulePolicy
 from cpgym.envs.fjsp import FlexibleJobShopEnv
-from cpgym.envs.jobshop_state import MODES
+from cpgym.envs.fjsp_state import FJSP_MODES
 from cpgym.errors import ArgumentError, check_temperature
 from cpgym.instances.fjsp import FlexibleJobShopInstance
 from cpgym.instances.fjsp_generators import GENERATORS, generator_kind
@@ -95,8 +95,8 @@ class TrainConfig:
             raise ArgumentError(f"lr must be > 0, got {self.lr}")
         if not 0 <= self.ema < 1:
             raise ArgumentError(f"ema must be in [0, 1) (0: no averaging), got {self.ema}")
-        if self.mode not in MODES:
-            raise ArgumentError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.mode not in FJSP_MODES:
+            raise ArgumentError(f"mode must be one of {FJSP_MODES}, got {self.mode!r}")
 
 
 def validation_set(config: TrainConfig, first_seed: int = VALIDATION_SEED) -> list[FlexibleJobShopInstance]:
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cpgym.agents.
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--init", help="start from the weights of this checkpoint (a fresh run)")
     parser.add_argument("--device", default=defaults.device)
-    parser.add_argument("--mode", choices=MODES, default=defaults.mode)
+    parser.add_argument("--mode", choices=FJSP_MODES, default=defaults.mode)
     parser.add_argument("--imitation-iterations", type=int, default=defaults.imitation_iterations,
                         help=f"first iterations labelled by the {TEACHER} rule instead of sampling")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="Adam steps per iteration on its labels")
