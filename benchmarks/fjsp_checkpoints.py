@@ -5,7 +5,8 @@ the shipped model and its sampled decoding are chosen without looking at the lit
 The instances are those of the trainer's validation set for the same generators and sizes, with other seeds
 (``--first-seed + i``; the trainer validates on 10_000 + i): the generators in turn, and for each the sizes
 in turn. A checkpoint is a file, or ``lerp:A:B:W``, the interpolation ``(1 - W) * A + W * B`` of two
-checkpoints of one architecture (``cpgym.agents.fjsp_gnn.checkpoint.interpolate_fjsp_agents``). Score: the
+checkpoints of one architecture (``cpgym.agents.fjsp_gnn.checkpoint.interpolate_fjsp_agents``), and
+``SPEC@MODE`` decodes it in another env mode (``with_mode``; ``fjsp_gnn.pt@earliest_end``). Score: the
 mean gap (%) of the makespans to the instances' trivial lower bounds, overall and per generator. Each
 score is appended to ``--out`` (CSV) as it comes.
 
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch as th
 
-from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent, interpolate_fjsp_agents, load_fjsp_agent
+from cpgym.agents.fjsp_gnn.checkpoint import FlexibleGNNAgent, interpolate_fjsp_agents, load_fjsp_agent, with_mode
 from cpgym.agents.fjsp_gnn.decoding import solve_fjsp_with_agent
 from cpgym.agents.fjsp_gnn.train import TrainConfig, gaps_to_trivial_bounds, greedy_gaps, validation_set
 from cpgym.instances.fjsp import FlexibleJobShopInstance
@@ -39,11 +40,13 @@ SIZES = ((10, 5), (20, 5), (15, 8), (10, 10), (20, 10), (10, 15), (20, 15))  # t
 
 
 def load(spec: str) -> FlexibleGNNAgent:
-    """A checkpoint file, or ``lerp:A:B:W``."""
+    """A checkpoint file, or ``lerp:A:B:W``; ``SPEC@MODE`` decodes it in env mode MODE (both ends of a lerp)."""
+    spec, _, mode = spec.partition("@")
+    read = load_fjsp_agent if not mode else lambda path: with_mode(load_fjsp_agent(path), mode)
     if spec.startswith("lerp:"):
         first, second, weight = spec[len("lerp:"):].rsplit(":", 2)
-        return interpolate_fjsp_agents(load_fjsp_agent(first), load_fjsp_agent(second), float(weight))
-    return load_fjsp_agent(spec)
+        return interpolate_fjsp_agents(read(first), read(second), float(weight))
+    return read(spec)
 
 
 def sampled_gaps(agent: FlexibleGNNAgent, instances: list[FlexibleJobShopInstance], samples: int,

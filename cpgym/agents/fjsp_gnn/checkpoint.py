@@ -176,3 +176,12 @@ def interpolate_fjsp_agents(first: FlexibleGNNAgent, second: FlexibleGNNAgent, w
     ours, theirs = first.policy.state_dict(), second.policy.state_dict()
     policy.load_state_dict({key: (1 - weight) * ours[key] + weight * theirs[key].to(ours[key].device) for key in ours})
     return FlexibleGNNAgent(policy.to(first.policy.device).eval(), first.config)
+
+
+def with_mode(agent: FlexibleGNNAgent, mode: str) -> FlexibleGNNAgent:
+    """``agent`` decoding in env ``mode`` (greedy, and sampling unless its checkpoint sets sample modes):
+    the same weights, ``config["env"]["mode"]`` replaced. To try a model in a mode it was not trained in."""
+    if mode not in FJSP_MODES:
+        raise ArgumentError(f"unknown env mode {mode!r}; known: {FJSP_MODES}")
+    return FlexibleGNNAgent(agent.policy, {**agent.config, "env": {**agent.config["env"], "mode": mode}})
+

@@ -13,6 +13,7 @@ from cpgym.agents.fjsp_gnn.checkpoint import (
     load_fjsp_trainer_state,
     read_fjsp_config,
     save_fjsp_agent,
+    with_mode,
 )
 from cpgym.agents.fjsp_gnn.policy import FlexibleGNNPolicy, collate
 from cpgym.envs.fjsp import FlexibleJobShopEnv
@@ -100,6 +101,16 @@ def test_checkpoint_round_trip_and_refusals(policy, tmp_path):
         load_fjsp_trainer_state(save_fjsp_agent(tmp_path / "plain.pt", policy, "active"))
     with pytest.raises(MissingFileError):
         load_fjsp_agent(tmp_path / "missing.pt")
+
+
+def test_with_mode_decodes_the_same_weights_in_another_mode(policy, tmp_path):
+    trained = load_fjsp_agent(save_fjsp_agent(tmp_path / "nd.pt", policy, "non_delay", temperature=2.0))
+    moved = with_mode(trained, "earliest_end")
+    assert (moved.mode, moved.sample_modes, moved.temperatures) == ("earliest_end", ("earliest_end",), (2.0,))
+    assert moved.policy is trained.policy and trained.mode == "non_delay"  # the loaded agent is unchanged
+    assert load_fjsp_agent(save_fjsp_agent(tmp_path / "ee.pt", policy, "earliest_end")).mode == "earliest_end"
+    with pytest.raises(ArgumentError, match="unknown env mode 'later'"):
+        with_mode(trained, "later")
 
 
 def test_checkpoint_keeps_the_sampling_settings(policy, tmp_path):
