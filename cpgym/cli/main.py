@@ -14,6 +14,7 @@ import sys
 
 from cpgym import __version__
 from cpgym.cli.common import debugging, guarded, reported, seconds
+from cpgym.envs.fjsp_state import FJSP_MODES
 
 # Subcommands whose parser and logic (and heavy imports such as torch) live in their own module's main(argv).
 DELEGATED = {"train": "cpgym.cli.train", "evaluate": "cpgym.cli.evaluate"}
@@ -33,7 +34,7 @@ def _add_solve(commands: argparse._SubParsersAction) -> None:
                         help="any `cpgym evaluate` method for the instance's problem: cpsat (default for job shop), "
                              "a rule (mwkr, spt, ...), gnn, gnn-sample64, gnn-sample@10, mwkr+cpsat, gnn+cpsat; "
                              "ccg (default for rkp/cb), neur2ro, kadapt:K")
-    parser.add_argument("--mode", default=None, choices=["active", "non_delay", "earliest_end"],
+    parser.add_argument("--mode", default=None, choices=FJSP_MODES,
                         help="dispatching mode of rules (default non_delay; earliest_end: flexible job shop, "
                              "non_delay on a job shop)")
     parser.add_argument("--time-limit", type=seconds, default=10.0,

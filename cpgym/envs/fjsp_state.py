@@ -169,9 +169,7 @@ class FlexibleJobShopState:
             raise IllegalActionError(self._why_illegal(job, machine))
         node = int(self.next_node[job])
         duration = self._options[node][machine]
-        if self.mode == "non_delay":
-            start = self.now
-        elif self.mode == "earliest_end":
+        if self.mode != "active":  # the append start (``now`` for every legal pair in non_delay mode)
             start = int(self._est[job, machine])
         else:
             start, slot = self._gap(machine, self._job_ready[job], duration)

@@ -127,8 +127,7 @@ def _read(path: Path) -> tuple[dict, dict[str, Any]]:
     except ArgumentError as error:
         raise CheckpointError(f"{path}: config decoding must be a record whose temperature is a positive number "
                               f"or a list of them and whose modes is a list of env modes {FJSP_MODES}, "
-                              f"got {decoding!r} "
-                              f"({error})") from None
+                              f"got {decoding!r} ({error})") from None
     weights = payload.get("policy")
     if not isinstance(weights, dict) or not all(isinstance(t, th.Tensor) for t in weights.values()):
         raise CheckpointError(f"{path}: the policy weights must be a dict of tensors")
@@ -184,4 +183,3 @@ def with_mode(agent: FlexibleGNNAgent, mode: str) -> FlexibleGNNAgent:
     if mode not in FJSP_MODES:
         raise ArgumentError(f"unknown env mode {mode!r}; known: {FJSP_MODES}")
     return FlexibleGNNAgent(agent.policy, {**agent.config, "env": {**agent.config["env"], "mode": mode}})
-
